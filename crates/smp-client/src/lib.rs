@@ -1,0 +1,1 @@
+//! Async SMP client used by tests, the proxy role and the tools.

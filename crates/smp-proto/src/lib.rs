@@ -1,0 +1,11 @@
+//! The SimpleX Messaging Protocol wire format, versions 6 to 18, exactly as the reference server
+//! (simplexmq) encodes it. Pure code: no IO, no clock, no async runtime.
+//!
+//! Module map: [`codec`] primitives, [`text`] base64url forms, [`keys`] public keys and the server
+//! identity hash.
+
+#![forbid(unsafe_code)]
+
+pub mod codec;
+pub mod keys;
+pub mod text;

@@ -1,0 +1,1 @@
+//! The SMP relay server: configuration, listener, connections, subscriptions, delivery.

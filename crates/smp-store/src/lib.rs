@@ -1,0 +1,1 @@
+//! Queue store, store log (reference format), and message store.
