@@ -7,5 +7,6 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod ids;
 pub mod keys;
 pub mod text;
