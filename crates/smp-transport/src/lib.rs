@@ -1,1 +1,3 @@
 //! TLS 1.3 transport for SMP: server credentials, the TLS acceptor and connector, tls-unique, and the block stream.
+
+pub mod credentials;
