@@ -1,1 +1,4 @@
 //! The SMP relay server: configuration, listener, connections, subscriptions, delivery.
+
+pub mod notifications;
+pub mod subscriptions;
