@@ -1,4 +1,7 @@
 //! The SMP relay server: configuration, listener, connections, subscriptions, delivery.
 
+pub mod client;
+pub mod clock;
+pub mod delivery;
 pub mod notifications;
 pub mod subscriptions;
