@@ -4,4 +4,5 @@ pub mod client;
 pub mod clock;
 pub mod delivery;
 pub mod notifications;
+pub mod queue_info;
 pub mod subscriptions;
