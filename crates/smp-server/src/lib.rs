@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod clock;
+pub mod config;
 pub mod delivery;
 pub mod notifications;
 pub mod queue_info;
