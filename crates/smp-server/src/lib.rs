@@ -1,5 +1,6 @@
 //! The SMP relay server: configuration, listener, connections, subscriptions, delivery.
 
+pub mod auth;
 pub mod client;
 pub mod clock;
 pub mod config;
