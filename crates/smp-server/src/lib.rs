@@ -5,6 +5,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod delivery;
+pub mod messages;
 pub mod notifications;
 pub mod queue_info;
 pub mod subscriptions;
