@@ -7,5 +7,6 @@ pub mod config;
 pub mod delivery;
 pub mod messages;
 pub mod notifications;
+pub mod periodic;
 pub mod queue_info;
 pub mod subscriptions;
