@@ -9,4 +9,5 @@ pub mod messages;
 pub mod notifications;
 pub mod periodic;
 pub mod queue_info;
+pub mod state;
 pub mod subscriptions;
