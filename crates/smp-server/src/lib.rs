@@ -11,3 +11,4 @@ pub mod periodic;
 pub mod queue_info;
 pub mod state;
 pub mod subscriptions;
+pub mod writer;
