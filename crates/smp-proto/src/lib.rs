@@ -10,3 +10,4 @@ pub mod codec;
 pub mod ids;
 pub mod keys;
 pub mod text;
+pub mod x509;
