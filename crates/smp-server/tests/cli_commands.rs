@@ -1,5 +1,6 @@
 //! `smp-server delete`, `cert`, `start` start-up checks, configuration errors, version and the
 //! GHC `+RTS … -RTS` arguments: the real binary in temporary directories (env overrides).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::fs;
 use std::io::Write;

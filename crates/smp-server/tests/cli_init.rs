@@ -1,4 +1,5 @@
 //! `smp-server init` end to end: the real binary in temporary directories (env overrides).
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
 use std::fs;
 use std::io::Write;
