@@ -7,7 +7,9 @@
 #![forbid(unsafe_code)]
 
 pub mod codec;
+pub mod crypto;
 pub mod ids;
 pub mod keys;
 pub mod text;
+pub mod version;
 pub mod x509;
