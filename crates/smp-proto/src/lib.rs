@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod block;
 pub mod codec;
 pub mod crypto;
 pub mod ids;
