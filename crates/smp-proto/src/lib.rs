@@ -9,6 +9,7 @@
 pub mod block;
 pub mod codec;
 pub mod crypto;
+pub mod handshake;
 pub mod ids;
 pub mod keys;
 pub mod text;
