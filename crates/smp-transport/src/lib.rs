@@ -3,4 +3,5 @@
 pub mod block_cipher;
 pub mod block_stream;
 pub mod credentials;
+pub mod handshake;
 pub mod tls;
