@@ -1,0 +1,421 @@
+//! The listener: binds the SMP ports, accepts TCP connections under a connection cap, runs the
+//! TLS handshake and the SMP transport handshake under one timeout, and hands each established
+//! connection to a [`ConnectionHandler`].
+//!
+//! This matches the reference's `Server.runServer` → `Transport/Server.runTransportServerState`
+//! → `Server.runClient` path: a plain SMP port with `defaultSupportedParams`, ALPN
+//! `["smp/1", "h2", "http/1.1"]`, no client certificates, and a connection whose handshake fails is
+//! closed without a word. Differences by design: a cap on concurrent connections (over the cap a
+//! new connection is closed at once) and one timeout for TLS + SMP handshake (the reference has 60 s
+//! for TLS and 120 s for the SMP handshake).
+//!
+//! Privacy: client addresses are logged only at `debug` level.
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use openssl::ssl::SslContext;
+use smp_proto::version::VersionRange;
+use smp_transport::credentials::ServerCredentials;
+use smp_transport::handshake::{server_handshake, ServerConnection, ServerHandshakeSettings};
+use smp_transport::tls::{self, SERVER_ALPN};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+/// Default cap on concurrent connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// Default time allowed for the TLS handshake plus the SMP transport handshake.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Listen backlog (`Transport/Server.startTCPServer`: `listen sock 1024`).
+const LISTEN_BACKLOG: u32 = 1024;
+/// Pause after an `accept` failure such as running out of file descriptors.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
+/// An established SMP connection as the listener hands it over: TLS over TCP, handshake done.
+pub type Connection = ServerConnection<TcpStream>;
+
+/// What to do with each established connection.
+///
+/// The command-processing core implements this; until it does, [`PingHandler`] is the interim
+/// behaviour.
+pub trait ConnectionHandler: Send + Sync + 'static {
+    /// Serves one connection until the peer leaves, an error ends it, or `shutdown` is cancelled.
+    fn serve(
+        &self,
+        connection: Connection,
+        shutdown: CancellationToken,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// Listener configuration, typed by the caller (the CLI builds it from the INI file).
+#[derive(Debug, Clone)]
+pub struct ListenerSettings {
+    /// Addresses to bind; see [`ListenerSettings::all_interfaces`] for the reference's behaviour.
+    pub bind: Vec<SocketAddr>,
+    /// The online certificate and key, the chain, and the server identity.
+    pub credentials: Arc<ServerCredentials>,
+    /// Advertised SMP version range when ALPN was negotiated (without ALPN the legacy range 6..6
+    /// is advertised). The reference advertises 6..18; the caller decides what it can serve.
+    pub version_range: VersionRange,
+    /// ALPN protocols in preference order; empty disables ALPN.
+    pub alpn: Vec<Vec<u8>>,
+    /// Cap on concurrent connections (including those still in the handshake).
+    pub max_connections: usize,
+    /// Time allowed for TLS + SMP handshake.
+    pub handshake_timeout: Duration,
+}
+
+impl ListenerSettings {
+    /// Settings with the defaults: the reference's ALPN list, [`DEFAULT_MAX_CONNECTIONS`] and
+    /// [`DEFAULT_HANDSHAKE_TIMEOUT`].
+    pub fn new(
+        bind: Vec<SocketAddr>,
+        credentials: Arc<ServerCredentials>,
+        version_range: VersionRange,
+    ) -> Self {
+        ListenerSettings {
+            bind,
+            credentials,
+            version_range,
+            alpn: SERVER_ALPN.iter().map(|name| name.to_vec()).collect(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// The reference binds each port on every interface (`startTCPServer` with `AI_PASSIVE`,
+    /// IPv6 preferred, which on Linux also accepts IPv4). [`bind`] falls back to IPv4 when IPv6
+    /// is unavailable.
+    pub fn all_interfaces(ports: &[u16]) -> Vec<SocketAddr> {
+        ports
+            .iter()
+            .map(|port| SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), *port))
+            .collect()
+    }
+}
+
+/// Bound, not yet serving, listeners: lets the caller learn the actual ports (port 0) first.
+pub struct BoundListeners {
+    listeners: Vec<TcpListener>,
+    tls_context: SslContext,
+    handshake: Arc<ServerHandshakeSettings>,
+    max_connections: usize,
+    handshake_timeout: Duration,
+}
+
+impl std::fmt::Debug for BoundListeners {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BoundListeners")
+            .field("addresses", &self.local_addrs())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Prepares TLS and binds every address; an address in use gives an error naming it.
+pub async fn bind(settings: &ListenerSettings) -> anyhow::Result<BoundListeners> {
+    let alpn: Vec<&[u8]> = settings.alpn.iter().map(Vec::as_slice).collect();
+    let tls_context = tls::server_context_for(&settings.credentials, &alpn)
+        .context("cannot configure TLS with the server certificate and key")?;
+    let handshake = ServerHandshakeSettings::new(&settings.credentials, settings.version_range)
+        .context("cannot prepare the SMP handshake from the server credentials")?;
+    let mut listeners = Vec::with_capacity(settings.bind.len());
+    for address in &settings.bind {
+        let listener = bind_address(*address)
+            .with_context(|| format!("cannot listen on port {}", address.port()))?;
+        info!(address = %listener.local_addr()?, "listening");
+        listeners.push(listener);
+    }
+    Ok(BoundListeners {
+        listeners,
+        tls_context,
+        handshake: Arc::new(handshake),
+        max_connections: settings.max_connections.max(1),
+        handshake_timeout: settings.handshake_timeout,
+    })
+}
+
+/// Binds one address with `SO_REUSEADDR`; `[::]` falls back to `0.0.0.0` without IPv6.
+fn bind_address(address: SocketAddr) -> io::Result<TcpListener> {
+    match listen(address) {
+        Err(error)
+            if address.ip() == IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+                && error.kind() != io::ErrorKind::AddrInUse =>
+        {
+            listen(SocketAddr::new(
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                address.port(),
+            ))
+        }
+        result => result,
+    }
+}
+
+fn listen(address: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if address.is_ipv6() {
+        TcpSocket::new_v6()?
+    } else {
+        TcpSocket::new_v4()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+impl BoundListeners {
+    /// The bound addresses (with the actual ports when port 0 was asked for).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners
+            .iter()
+            .filter_map(|listener| listener.local_addr().ok())
+            .collect()
+    }
+
+    /// Accepts connections on every listener until `shutdown` is cancelled, then waits for the
+    /// connections (which see the same cancellation) to finish.
+    pub async fn serve<H: ConnectionHandler>(
+        self,
+        handler: Arc<H>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let shared = Arc::new(Shared {
+            tls_context: self.tls_context,
+            handshake: self.handshake,
+            handshake_timeout: self.handshake_timeout,
+            connection_slots: Arc::new(Semaphore::new(self.max_connections)),
+            next_connection: AtomicU64::new(1),
+            tracker: TaskTracker::new(),
+        });
+        let mut accept_loops = Vec::with_capacity(self.listeners.len());
+        for listener in self.listeners {
+            let shared = Arc::clone(&shared);
+            let handler = Arc::clone(&handler);
+            let shutdown = shutdown.clone();
+            accept_loops.push(tokio::spawn(accept_loop(
+                listener, shared, handler, shutdown,
+            )));
+        }
+        for accept_loop in accept_loops {
+            accept_loop.await.context("accept loop failed")?;
+        }
+        shared.tracker.close();
+        shared.tracker.wait().await;
+        Ok(())
+    }
+}
+
+/// Binds every address in `settings` and serves until `shutdown` is cancelled.
+pub async fn serve<H: ConnectionHandler>(
+    settings: ListenerSettings,
+    handler: Arc<H>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    bind(&settings).await?.serve(handler, shutdown).await
+}
+
+/// State shared by the accept loops and connection tasks.
+struct Shared {
+    tls_context: SslContext,
+    handshake: Arc<ServerHandshakeSettings>,
+    handshake_timeout: Duration,
+    connection_slots: Arc<Semaphore>,
+    next_connection: AtomicU64,
+    tracker: TaskTracker,
+}
+
+async fn accept_loop<H: ConnectionHandler>(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    handler: Arc<H>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let (socket, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                // Per-connection failures (reset before accept) and resource exhaustion alike:
+                // keep accepting after a short pause instead of spinning.
+                warn!(%error, "accept failed");
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                continue;
+            }
+        };
+        let Ok(slot) = Arc::clone(&shared.connection_slots).try_acquire_owned() else {
+            debug!(%peer, "connection limit reached, closing new connection");
+            drop(socket);
+            continue;
+        };
+        let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+        let span = info_span!("connection", id);
+        let task_shared = Arc::clone(&shared);
+        let handler = Arc::clone(&handler);
+        let shutdown = shutdown.child_token();
+        shared.tracker.spawn(
+            async move {
+                debug!(%peer, "accepted");
+                run_connection(&task_shared, socket, handler.as_ref(), shutdown).await;
+                drop(slot);
+            }
+            .instrument(span),
+        );
+    }
+}
+
+/// Handshakes, then serves one connection.
+async fn run_connection<H: ConnectionHandler>(
+    shared: &Shared,
+    socket: TcpStream,
+    handler: &H,
+    shutdown: CancellationToken,
+) {
+    // Blocks are flushed one by one; do not let Nagle hold them back.
+    if let Err(error) = socket.set_nodelay(true) {
+        debug!(%error, "cannot set TCP_NODELAY");
+    }
+    let handshake = async {
+        let tls = tls::accept(&shared.tls_context, socket).await?;
+        server_handshake(&shared.handshake, tls)
+            .await
+            .map_err(anyhow::Error::from)
+    };
+    let established = tokio::select! {
+        _ = shutdown.cancelled() => return,
+        result = tokio::time::timeout(shared.handshake_timeout, handshake) => result,
+    };
+    let connection = match established {
+        Ok(Ok(connection)) => connection,
+        Ok(Err(error)) => {
+            debug!(%error, "handshake failed");
+            return;
+        }
+        Err(_) => {
+            debug!("handshake timed out");
+            return;
+        }
+    };
+    debug!(version = connection.handshake.version.0, "established");
+    handler.serve(connection, shutdown).await;
+    debug!("closed");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::connection::PingHandler;
+    use smp_proto::version::Version;
+    use smp_transport::block_stream::BlockStreamError;
+    use smp_transport::credentials::{create_server_credentials, SignAlgorithm};
+    use smp_transport::handshake::{client_handshake, ClientConnection, ClientHandshakeSettings};
+
+    struct Running {
+        _dir: tempfile::TempDir,
+        identity: smp_proto::keys::KeyHash,
+        address: SocketAddr,
+        shutdown: CancellationToken,
+        task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    }
+
+    async fn run(max_connections: usize, handshake_timeout: Duration) -> Running {
+        let dir = tempfile::tempdir().unwrap();
+        create_server_credentials(dir.path(), "localhost", SignAlgorithm::Ed448).unwrap();
+        let credentials = Arc::new(ServerCredentials::load(dir.path()).unwrap());
+        let identity = credentials.identity;
+        let mut settings = ListenerSettings::new(
+            vec![SocketAddr::from((Ipv4Addr::LOCALHOST, 0))],
+            credentials,
+            VersionRange::SUPPORTED_SERVER,
+        );
+        settings.max_connections = max_connections;
+        settings.handshake_timeout = handshake_timeout;
+        let bound = bind(&settings).await.unwrap();
+        let address = bound.local_addrs()[0];
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(bound.serve(Arc::new(PingHandler), shutdown.clone()));
+        Running {
+            _dir: dir,
+            identity,
+            address,
+            shutdown,
+            task,
+        }
+    }
+
+    async fn connect(server: &Running) -> anyhow::Result<ClientConnection<TcpStream>> {
+        let context = tls::client_context(&[tls::SMP_ALPN])?;
+        let socket = TcpStream::connect(server.address).await?;
+        let connection = tls::connect(&context, socket, &server.identity).await?;
+        let settings = ClientHandshakeSettings::new(server.identity);
+        Ok(client_handshake(&settings, connection).await?)
+    }
+
+    #[tokio::test]
+    async fn ping_gets_pong_over_encrypted_blocks() {
+        let server = run(10, DEFAULT_HANDSHAKE_TIMEOUT).await;
+        let mut client = connect(&server).await.unwrap();
+        assert_eq!(client.handshake.version, Version(18));
+        // `01 s16(t)` with t = empty auth, corrId "abc", empty entity, PING.
+        client
+            .writer
+            .write_content(b"\x01\x00\x0a\x00\x03abc\x00PING")
+            .await
+            .unwrap();
+        assert_eq!(
+            client.reader.read_content().await.unwrap(),
+            b"\x01\x00\x0a\x00\x03abc\x00PONG"
+        );
+        server.shutdown.cancel();
+        server.task.await.unwrap().unwrap();
+        // The connection is closed by the shutdown.
+        assert!(client.reader.read_content().await.is_err());
+    }
+
+    #[tokio::test]
+    async fn connections_over_the_cap_are_closed() {
+        let server = run(1, DEFAULT_HANDSHAKE_TIMEOUT).await;
+        let _first = connect(&server).await.unwrap();
+        assert!(connect(&server).await.is_err());
+        server.shutdown.cancel();
+        server.task.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn silent_client_is_dropped_after_the_timeout() {
+        let server = run(10, Duration::from_millis(200)).await;
+        let socket = TcpStream::connect(server.address).await.unwrap();
+        let mut reader = smp_transport::block_stream::BlockReader::new(socket);
+        // Nothing is sent: the server gives up after the handshake timeout and closes.
+        assert!(matches!(
+            reader.read_block().await,
+            Err(BlockStreamError::Closed)
+        ));
+        server.shutdown.cancel();
+        server.task.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn port_in_use_is_named_in_the_error() {
+        let taken = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let dir = tempfile::tempdir().unwrap();
+        create_server_credentials(dir.path(), "localhost", SignAlgorithm::Ed25519).unwrap();
+        let credentials = Arc::new(ServerCredentials::load(dir.path()).unwrap());
+        let settings = ListenerSettings::new(
+            vec![SocketAddr::from((Ipv4Addr::LOCALHOST, port))],
+            credentials,
+            VersionRange::SUPPORTED_SERVER,
+        );
+        let error = format!("{:#}", bind(&settings).await.unwrap_err());
+        assert!(error.contains(&format!("port {port}")), "{error}");
+    }
+}
