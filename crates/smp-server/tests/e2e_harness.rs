@@ -7,7 +7,6 @@ use common::{comment_out, set_ini_value, TestServer};
 use std::net::TcpStream;
 
 #[test]
-#[ignore = "needs the listener wired into `start` (issue #4)"]
 fn server_starts_listens_and_restarts() {
     let mut server = TestServer::start();
     assert_eq!(server.fingerprint().len(), 44, "base64url of 32 bytes");
