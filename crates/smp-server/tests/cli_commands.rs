@@ -296,7 +296,7 @@ fn version_help_and_unsupported_storage() {
     let result = run(&dirs, &["init", "--help"], "");
     assert_eq!(result.code, 0);
     assert!(result.stdout.contains("--sign-algorithm <ALG>"));
-    assert!(result.stdout.contains("[default: ED25519]"));
+    assert!(result.stdout.contains("[default: ED448]"));
     let result = run(&dirs, &["start", "--no-such-option"], "");
     assert_eq!(result.code, 1);
     let result = run(&dirs, &["database", "import", "--table", "queues"], "");

@@ -116,7 +116,7 @@ fn init_yes_with_defaults() {
             .permissions()
             .mode();
         assert_eq!(mode & 0o077, 0, "{key} must be owner-only");
-        assert_eq!(key_id(&dirs.cfg.join(key)), Id::ED25519);
+        assert_eq!(key_id(&dirs.cfg.join(key)), Id::ED448);
     }
     let ca = X509::from_pem(&fs::read(dirs.cfg.join("ca.crt")).unwrap()).unwrap();
     let server = X509::from_pem(&fs::read(dirs.cfg.join("server.crt")).unwrap()).unwrap();
@@ -189,7 +189,7 @@ fn init_yes_with_options() {
             "init",
             "--yes",
             "-a",
-            "ED448",
+            "ED25519",
             "--ip",
             "10.1.2.3",
             "--no-password",
@@ -217,8 +217,8 @@ fn init_yes_with_options() {
         "",
     );
     assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
-    assert_eq!(key_id(&dirs.cfg.join("ca.key")), Id::ED448);
-    assert_eq!(key_id(&dirs.cfg.join("server.key")), Id::ED448);
+    assert_eq!(key_id(&dirs.cfg.join("ca.key")), Id::ED25519);
+    assert_eq!(key_id(&dirs.cfg.join("server.key")), Id::ED25519);
     let server = X509::from_pem(&fs::read(dirs.cfg.join("server.crt")).unwrap()).unwrap();
     assert_eq!(common_name(&server), "10.1.2.3");
     let ini = fs::read_to_string(dirs.cfg.join("smp-server.ini")).unwrap();

@@ -115,8 +115,8 @@ pub struct InitArgs {
     /// Enable logging daily server statistics
     #[arg(short = 's', long = "daily-stats")]
     pub daily_stats: bool,
-    /// Signature algorithm used for TLS certificates: ED25519, ED448
-    #[arg(short = 'a', long = "sign-algorithm", value_name = "ALG", default_value = "ED25519", value_parser = parse_sign_algorithm)]
+    /// Signature algorithm used for TLS certificates: ED25519, ED448 (ED448 by default, as the seed guide documents)
+    #[arg(short = 'a', long = "sign-algorithm", value_name = "ALG", default_value = "ED448", value_parser = parse_sign_algorithm)]
     pub sign_algorithm: SignAlgorithm,
     /// Server IP address, used as Common Name for TLS online certificate if FQDN is not supplied
     #[arg(long = "ip", value_name = "IP", default_value = "127.0.0.1")]
