@@ -7,11 +7,16 @@
 #![forbid(unsafe_code)]
 
 pub mod block;
+pub mod address;
 pub mod codec;
+pub mod command;
+pub mod error;
 pub mod crypto;
 pub mod handshake;
 pub mod ids;
 pub mod keys;
+pub mod response;
 pub mod text;
+pub mod transmission;
 pub mod version;
 pub mod x509;
