@@ -1,1 +1,30 @@
 //! Async SMP client used by tests, the proxy role and the tools.
+//!
+//! [`SmpClient::connect`] opens a TLS connection to a server address, validates the server's
+//! certificate chain against the address's key hash, runs the SMP handshake (with a chosen
+//! version range, with or without the hello key), and starts a reader task that routes responses
+//! by correlation id and pushes server events (`MSG`, `END`, `DELD`, `NMSG`, `ERR`) to an events
+//! queue. Queue operations ([`queue`]) create, secure, send, receive (decrypting), acknowledge,
+//! and manage notifiers and short links; [`test_server()`] runs the app's server test.
+
+#![forbid(unsafe_code)]
+
+pub mod connection;
+pub mod error;
+pub mod keys;
+pub mod queue;
+pub mod test_server;
+
+pub use connection::{
+    encode_transmission, ClientOptions, Event, EventKind, Reply, Request, SmpClient,
+    DEFAULT_RESPONSE_TIMEOUT,
+};
+pub use error::{ClientError, ClientResult};
+pub use keys::{generate_dh_key_pair, AuthAlgorithm, AuthKeyPair};
+pub use queue::{
+    decrypt_message, decrypt_notification, sender_id_for, LinkData, LinkRequest, NewQueue,
+    NotifierCredentials, ReceivedMessage, RecipientQueue,
+};
+pub use smp_proto::command::QueueMode;
+pub use smp_proto::response::{NMsgMeta, RcvMsgBody};
+pub use test_server::{test_server, TestFailure, TestStep};

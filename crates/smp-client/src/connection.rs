@@ -1,0 +1,797 @@
+//! One SMP client connection (`Client.getProtocolClient`, `Client.sendProtocolCommands`): TCP,
+//! TLS with chain validation against the address's key hash, the SMP handshake, then a reader
+//! task that routes each server transmission by correlation id to the command waiting for it, or,
+//! when its correlation id is empty (or unknown), to the events channel (`MSG`, `END`, `DELD`,
+//! `NMSG`, `ERR BLOCKED`, and `ERR BLOCK` for blocks the server could not read).
+//!
+//! Commands carry 24 random bytes as correlation id (`Client.mkTransmission_`), are authorized
+//! over `s8(sessionId) s8(corrId) s8(entityId) command` (`Protocol.encodeTransmissionForAuth`),
+//! and several commands can share blocks (`Protocol.batchTransmissions_`).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngCore;
+use smp_proto::address::{BasicAuth, ServerAddress};
+use smp_proto::block::{decode_batch, encode_batch, plan_batches, BatchPlan};
+use smp_proto::codec::Writer;
+use smp_proto::command::Command;
+use smp_proto::error::ErrorType;
+use smp_proto::ids::{CorrId, EntityId};
+use smp_proto::keys::DhPublicKey;
+use smp_proto::response::Response;
+use smp_proto::transmission::{decode_client, ClientTransmission, TransmissionParams};
+use smp_proto::version::{Version, VersionRange};
+use smp_transport::handshake::{
+    client_handshake, ClientHandshakeSettings, StreamReader, StreamWriter,
+};
+use smp_transport::tls::{self, SMP_ALPN};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::task::JoinHandle;
+
+use crate::error::{ClientError, ClientResult};
+use crate::keys::AuthKeyPair;
+
+/// Default wait for a response (and for the whole connection set-up).
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Server events buffered before the reader waits for the application to take them.
+const EVENTS_CAPACITY: usize = 1024;
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Versions this client offers; it uses the highest one the server also supports.
+    pub version_range: VersionRange,
+    /// Send an X25519 key in the client hello (real clients do; it enables block encryption
+    /// from v11). Tests may omit it, as the reference's test client does.
+    pub hello_key: bool,
+    /// ALPN protocols to offer (`smp/1`); empty offers none, and the server then offers 6..6.
+    pub alpn: Vec<Vec<u8>>,
+    /// Wait for each response and for the connection set-up.
+    pub response_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            version_range: VersionRange::SUPPORTED_SERVER,
+            hello_key: true,
+            alpn: vec![SMP_ALPN.to_vec()],
+            response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+        }
+    }
+}
+
+impl ClientOptions {
+    /// The default options with the offered range capped at `max` (6..max).
+    pub fn max_version(max: u16) -> Self {
+        let min = Version::MIN_SERVER.min(Version(max));
+        ClientOptions {
+            version_range: VersionRange::new(min, Version(max))
+                .unwrap_or(VersionRange::SUPPORTED_SERVER),
+            ..ClientOptions::default()
+        }
+    }
+}
+
+/// What kind of server event arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// `MSG` pushed to a subscriber.
+    Message,
+    /// `END`: the subscription moved to another connection (or, before v10, the queue was
+    /// deleted).
+    End,
+    /// `DELD`: the queue (or notifier) was deleted by another connection.
+    Deleted,
+    /// `NMSG` to a notifier subscriber.
+    Notification,
+    /// `ERR` (e.g. `BLOCKED`, or `BLOCK` for an unreadable block), or a transmission the client
+    /// could not decode.
+    Error,
+    /// Anything else without a waiting command (e.g. `ENDS`, or a late response).
+    Other,
+}
+
+/// A server transmission no command was waiting for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Empty for real events; set when a response arrived for no waiting command.
+    pub corr_id: CorrId,
+    pub entity_id: EntityId,
+    pub kind: EventKind,
+    pub response: Result<Response, ErrorType>,
+}
+
+impl Event {
+    fn new(transmission: ClientTransmission) -> Self {
+        let kind = match &transmission.response {
+            Ok(Response::Msg { .. }) => EventKind::Message,
+            Ok(Response::End) => EventKind::End,
+            Ok(Response::Deld) => EventKind::Deleted,
+            Ok(Response::Nmsg { .. }) => EventKind::Notification,
+            Ok(Response::Err(_)) | Err(_) => EventKind::Error,
+            Ok(_) => EventKind::Other,
+        };
+        Event {
+            corr_id: transmission.corr_id,
+            entity_id: transmission.entity_id,
+            kind,
+            response: transmission.response,
+        }
+    }
+
+    /// The error of an `ERR` event (or of an undecodable transmission).
+    pub fn error(&self) -> Option<&ErrorType> {
+        match &self.response {
+            Ok(Response::Err(error)) | Err(error) => Some(error),
+            Ok(_) => None,
+        }
+    }
+}
+
+/// One command of a batch.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub entity_id: EntityId,
+    pub key: Option<&'a AuthKeyPair>,
+    pub command: Command,
+}
+
+/// A response as received, before the entity check (for tests of odd input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub entity_id: EntityId,
+    pub response: Result<Response, ErrorType>,
+}
+
+/// Commands waiting for responses, by correlation id.
+#[derive(Default)]
+struct Waiting {
+    closed: bool,
+    senders: HashMap<CorrId, oneshot::Sender<Reply>>,
+}
+
+type SharedWaiting = Arc<std::sync::Mutex<Waiting>>;
+
+fn lock(waiting: &SharedWaiting) -> std::sync::MutexGuard<'_, Waiting> {
+    // A panic while holding this lock cannot leave the map inconsistent (single inserts/removes).
+    waiting
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+struct EventQueue {
+    receiver: mpsc::Receiver<Event>,
+    /// Events taken from the channel but skipped by a filtered wait.
+    stash: VecDeque<Event>,
+}
+
+/// An SMP client connection.
+pub struct SmpClient {
+    pub(crate) params: TransmissionParams,
+    server_session_key: Option<DhPublicKey>,
+    server_version_range: VersionRange,
+    block_encryption: bool,
+    pub(crate) basic_auth: Option<BasicAuth>,
+    writer: Mutex<StreamWriter<TcpStream>>,
+    waiting: SharedWaiting,
+    events: Mutex<EventQueue>,
+    reader_task: JoinHandle<()>,
+    pub(crate) response_timeout: Duration,
+}
+
+impl std::fmt::Debug for SmpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmpClient")
+            .field("version", &self.params.version)
+            .field("block_encryption", &self.block_encryption)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for SmpClient {
+    fn drop(&mut self) {
+        self.reader_task.abort();
+    }
+}
+
+impl SmpClient {
+    /// Connects to `address` (its first host), validates the server chain against the address's
+    /// key hash, and runs the SMP handshake.
+    pub async fn connect(address: &ServerAddress, options: ClientOptions) -> ClientResult<Self> {
+        let timeout = options.response_timeout;
+        tokio::time::timeout(timeout, Self::connect_now(address, options))
+            .await
+            .map_err(|_| ClientError::Timeout("connection"))?
+    }
+
+    async fn connect_now(address: &ServerAddress, options: ClientOptions) -> ClientResult<Self> {
+        let server = &address.server;
+        let host = server
+            .hosts
+            .first()
+            .ok_or_else(|| ClientError::Local("server address without host".into()))?;
+        let tcp = TcpStream::connect((host.to_string().as_str(), server.port_or_default())).await?;
+        tcp.set_nodelay(true)?;
+        let alpn: Vec<&[u8]> = options.alpn.iter().map(Vec::as_slice).collect();
+        let context =
+            tls::client_context(&alpn).map_err(|error| ClientError::Tls(error.to_string()))?;
+        let tls = tls::connect(&context, tcp, &server.key_hash)
+            .await
+            .map_err(|error| ClientError::Tls(error.to_string()))?;
+        let settings = ClientHandshakeSettings {
+            version_range: options.version_range,
+            key_hash: server.key_hash,
+            proxy_server: false,
+            send_session_key: options.hello_key,
+        };
+        let connection = client_handshake(&settings, tls)
+            .await
+            .map_err(|error| ClientError::Handshake(error.to_string()))?;
+        let handshake = connection.handshake;
+        let params = TransmissionParams::new(handshake.version, handshake.session_id.clone());
+        let waiting = SharedWaiting::default();
+        let (events_tx, events_rx) = mpsc::channel(EVENTS_CAPACITY);
+        let reader_task = tokio::spawn(read_transmissions(
+            connection.reader,
+            params.clone(),
+            waiting.clone(),
+            events_tx,
+        ));
+        Ok(SmpClient {
+            params,
+            server_session_key: handshake.server_session_key,
+            server_version_range: handshake.server_version_range,
+            block_encryption: handshake.block_encryption,
+            basic_auth: address.basic_auth.clone(),
+            writer: Mutex::new(connection.writer),
+            waiting,
+            events: Mutex::new(EventQueue {
+                receiver: events_rx,
+                stash: VecDeque::new(),
+            }),
+            reader_task,
+            response_timeout: options.response_timeout,
+        })
+    }
+
+    /// The negotiated version.
+    pub fn version(&self) -> u16 {
+        self.params.version.0
+    }
+
+    /// tls-unique of the connection.
+    pub fn session_id(&self) -> &[u8] {
+        &self.params.session_id
+    }
+
+    /// The range the server advertised in its hello.
+    pub fn server_version_range(&self) -> VersionRange {
+        self.server_version_range
+    }
+
+    /// Whether blocks are encrypted inside TLS (v11+ with a hello key).
+    pub fn block_encryption(&self) -> bool {
+        self.block_encryption
+    }
+
+    /// The server's per-connection X25519 key from the hello (v7+).
+    pub fn server_session_key(&self) -> Option<&DhPublicKey> {
+        self.server_session_key.as_ref()
+    }
+
+    /// A fresh 24-byte random correlation id.
+    pub fn new_corr_id() -> CorrId {
+        let mut bytes = [0u8; 24];
+        rand::thread_rng().fill_bytes(&mut bytes);
+        CorrId::from(bytes)
+    }
+
+    /// Encodes one transmission of `command` bytes (`Protocol.encodeTransmissionForAuth` and
+    /// `tEncode`): the authorization covers `s8(sessionId) s8(corrId) s8(entityId) command`; the
+    /// session id is sent only at v6; at v16+ a non-empty authorization is followed by `'0'` (no
+    /// service signature).
+    pub fn encode_transmission(
+        &self,
+        corr_id: &CorrId,
+        entity_id: &EntityId,
+        key: Option<&AuthKeyPair>,
+        command: &[u8],
+    ) -> ClientResult<Vec<u8>> {
+        encode_transmission(
+            &self.params,
+            self.server_session_key.as_ref(),
+            corr_id,
+            entity_id,
+            key,
+            command,
+        )
+    }
+
+    /// Sends one command and waits for its response; `ERR` becomes [`ClientError::Server`].
+    pub async fn request(
+        &self,
+        entity_id: &EntityId,
+        key: Option<&AuthKeyPair>,
+        command: &Command,
+    ) -> ClientResult<Response> {
+        let bytes = command.to_bytes(self.params.version);
+        self.request_raw(entity_id, key, &bytes).await
+    }
+
+    /// Like [`SmpClient::request`] with the command given as raw bytes (tag and parameters), for
+    /// malformed or unusual commands.
+    pub async fn request_raw(
+        &self,
+        entity_id: &EntityId,
+        key: Option<&AuthKeyPair>,
+        command: &[u8],
+    ) -> ClientResult<Response> {
+        let corr_id = Self::new_corr_id();
+        let transmission = self.encode_transmission(&corr_id, entity_id, key, command)?;
+        let reply = self.exchange_one(corr_id, transmission).await?;
+        into_response(reply, entity_id)
+    }
+
+    /// Sends the commands in as few blocks as the packing rules allow and returns their results
+    /// in order.
+    pub async fn request_batch(&self, requests: &[Request<'_>]) -> Vec<ClientResult<Response>> {
+        let mut encoded = Vec::with_capacity(requests.len());
+        for request in requests {
+            let corr_id = Self::new_corr_id();
+            let bytes = request.command.to_bytes(self.params.version);
+            encoded.push(
+                self.encode_transmission(&corr_id, &request.entity_id, request.key, &bytes)
+                    .map(|transmission| (corr_id, transmission)),
+            );
+        }
+        let sendable: Vec<(CorrId, Vec<u8>)> = encoded
+            .iter()
+            .filter_map(|item| item.as_ref().ok().cloned())
+            .collect();
+        let mut replies = self.exchange(sendable).await.into_iter();
+        requests
+            .iter()
+            .zip(encoded)
+            .map(|(request, item)| match item {
+                Err(error) => Err(error),
+                Ok(_) => match replies.next() {
+                    Some(reply) => reply.and_then(|reply| into_response(reply, &request.entity_id)),
+                    None => Err(ClientError::Closed),
+                },
+            })
+            .collect()
+    }
+
+    /// Sends an already encoded transmission with correlation id `corr_id` (which must be the
+    /// one inside it) and returns the reply as received.
+    pub async fn exchange_one(
+        &self,
+        corr_id: CorrId,
+        transmission: Vec<u8>,
+    ) -> ClientResult<Reply> {
+        self.exchange(vec![(corr_id, transmission)])
+            .await
+            .pop()
+            .unwrap_or(Err(ClientError::Closed))
+    }
+
+    /// Sends encoded transmissions batched into blocks and waits for each reply.
+    pub async fn exchange(
+        &self,
+        transmissions: Vec<(CorrId, Vec<u8>)>,
+    ) -> Vec<ClientResult<Reply>> {
+        let mut receivers = Vec::with_capacity(transmissions.len());
+        {
+            let mut waiting = lock(&self.waiting);
+            for (corr_id, _) in &transmissions {
+                if waiting.closed {
+                    receivers.push(None);
+                    continue;
+                }
+                let (sender, receiver) = oneshot::channel();
+                waiting.senders.insert(corr_id.clone(), sender);
+                receivers.push(Some(receiver));
+            }
+        }
+        let mut results: Vec<Option<ClientResult<Reply>>> = receivers
+            .iter()
+            .map(|r| r.is_none().then_some(Err(ClientError::Closed)))
+            .collect();
+        let lengths: Vec<usize> = transmissions.iter().map(|(_, t)| t.len()).collect();
+        for plan in plan_batches(&lengths) {
+            match plan {
+                BatchPlan::TooLarge(index) => {
+                    results[index] = Some(Err(ClientError::Local(
+                        "transmission does not fit in a block".into(),
+                    )));
+                }
+                BatchPlan::Block(range) => {
+                    let mut content = Vec::new();
+                    let batch: Vec<&[u8]> = transmissions[range.clone()]
+                        .iter()
+                        .map(|(_, t)| t.as_slice())
+                        .collect();
+                    let sent = match encode_batch(&batch, &mut content) {
+                        Ok(()) => self.send_content(&content).await,
+                        Err(error) => Err(ClientError::Local(error.to_string())),
+                    };
+                    if let Err(error) = sent {
+                        let text = error.to_string();
+                        for index in range {
+                            results[index] = Some(Err(ClientError::Transport(text.clone())));
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(transmissions.len());
+        for ((index, receiver), (corr_id, _)) in
+            receivers.into_iter().enumerate().zip(&transmissions)
+        {
+            if let Some(result) = results[index].take() {
+                lock(&self.waiting).senders.remove(corr_id);
+                out.push(result);
+                continue;
+            }
+            let Some(receiver) = receiver else {
+                out.push(Err(ClientError::Closed));
+                continue;
+            };
+            let result = match tokio::time::timeout(self.response_timeout, receiver).await {
+                Ok(Ok(reply)) => Ok(reply),
+                Ok(Err(_)) => Err(ClientError::Closed),
+                Err(_) => {
+                    lock(&self.waiting).senders.remove(corr_id);
+                    Err(ClientError::Timeout("response"))
+                }
+            };
+            out.push(result);
+        }
+        out
+    }
+
+    /// Writes `content` as one block (padded, and encrypted when block encryption is on).
+    /// `content` need not be a valid batch: for tests of malformed input.
+    pub async fn send_content(&self, content: &[u8]) -> ClientResult<()> {
+        self.writer
+            .lock()
+            .await
+            .write_content(content)
+            .await
+            .map_err(|error| ClientError::Transport(error.to_string()))
+    }
+
+    /// Writes `block` as it is (it must be 16 384 bytes), bypassing padding and encryption.
+    /// With block encryption on, this still advances nothing on the client: the server's
+    /// receive chain advances, so later blocks of this connection will not decrypt there.
+    pub async fn send_raw_block(&self, block: &[u8]) -> ClientResult<()> {
+        self.writer
+            .lock()
+            .await
+            .write_block(block)
+            .await
+            .map_err(|error| ClientError::Transport(error.to_string()))
+    }
+
+    /// The next server event, waiting at most the response timeout.
+    pub async fn next_event(&self) -> ClientResult<Event> {
+        self.next_event_within(self.response_timeout).await
+    }
+
+    /// The next server event, waiting at most `wait`.
+    pub async fn next_event_within(&self, wait: Duration) -> ClientResult<Event> {
+        self.next_event_matching(wait, |_| true).await
+    }
+
+    /// The next event for which `wanted` holds, waiting at most `wait`; other events stay
+    /// queued, in order, for later calls.
+    pub async fn next_event_matching(
+        &self,
+        wait: Duration,
+        wanted: impl Fn(&Event) -> bool,
+    ) -> ClientResult<Event> {
+        let mut events = self.events.lock().await;
+        if let Some(position) = events.stash.iter().position(&wanted) {
+            if let Some(event) = events.stash.remove(position) {
+                return Ok(event);
+            }
+        }
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let event = tokio::time::timeout_at(deadline, events.receiver.recv())
+                .await
+                .map_err(|_| ClientError::Timeout("server event"))?
+                .ok_or(ClientError::Closed)?;
+            if wanted(&event) {
+                return Ok(event);
+            }
+            events.stash.push_back(event);
+        }
+    }
+
+    /// Events received and not yet taken, without waiting.
+    pub async fn pending_events(&self) -> Vec<Event> {
+        let mut events = self.events.lock().await;
+        let mut taken: Vec<Event> = events.stash.drain(..).collect();
+        while let Ok(event) = events.receiver.try_recv() {
+            taken.push(event);
+        }
+        taken
+    }
+
+    /// Closes the connection (TLS close_notify) and stops the reader.
+    pub async fn close(self) {
+        let _ = self.writer.lock().await.shutdown().await;
+        self.reader_task.abort();
+    }
+}
+
+/// See [`SmpClient::encode_transmission`].
+pub fn encode_transmission(
+    params: &TransmissionParams,
+    server_session_key: Option<&DhPublicKey>,
+    corr_id: &CorrId,
+    entity_id: &EntityId,
+    key: Option<&AuthKeyPair>,
+    command: &[u8],
+) -> ClientResult<Vec<u8>> {
+    let mut authorized = Vec::with_capacity(command.len() + 100);
+    authorized.put_short(&params.session_id);
+    let body_start = authorized.len();
+    authorized.put_short(corr_id.as_bytes());
+    authorized.put_short(entity_id.as_bytes());
+    authorized.put_bytes(command);
+    let mut out = Vec::with_capacity(authorized.len() + 120);
+    match key {
+        None => out.put_u8(0),
+        Some(key) => {
+            let authorization = key.authorize(&authorized, corr_id, server_session_key)?;
+            out.put_short(authorization.as_bytes());
+            if params.service_auth {
+                // No service signature: this client is not a service.
+                out.put_u8(b'0');
+            }
+        }
+    }
+    let sent = if params.imply_session_id {
+        &authorized[body_start..]
+    } else {
+        &authorized[..]
+    };
+    out.put_bytes(sent);
+    Ok(out)
+}
+
+/// A reply as the result of a command sent for `entity_id` (`Client.processMsg`): `ERR` is the
+/// server's error; another entity id than the request's is an unexpected response.
+fn into_response(reply: Reply, entity_id: &EntityId) -> ClientResult<Response> {
+    match reply.response {
+        Err(error) => Err(ClientError::BadResponse(error)),
+        Ok(Response::Err(error)) => Err(ClientError::Server(error)),
+        Ok(response) if reply.entity_id != *entity_id => Err(ClientError::UnexpectedResponse(
+            format!("{response:?} for entity {:?}", reply.entity_id),
+        )),
+        Ok(response) => Ok(response),
+    }
+}
+
+/// The reader task: one block at a time, every transmission to its waiting command or to the
+/// events channel. Ends when the connection ends; waiting commands then fail with `Closed`.
+async fn read_transmissions(
+    mut reader: StreamReader<TcpStream>,
+    params: TransmissionParams,
+    waiting: SharedWaiting,
+    events_tx: mpsc::Sender<Event>,
+) {
+    loop {
+        let content = match reader.read_content().await {
+            Ok(content) => content,
+            Err(error) if error.is_fatal() => break,
+            Err(_) => {
+                let _ = events_tx.send(block_error()).await;
+                continue;
+            }
+        };
+        let Ok(batch) = decode_batch(&content) else {
+            let _ = events_tx.send(block_error()).await;
+            continue;
+        };
+        for bytes in batch.iter() {
+            let transmission = decode_client(&params, bytes);
+            let sender = if transmission.corr_id.is_empty() {
+                None
+            } else {
+                lock(&waiting).senders.remove(&transmission.corr_id)
+            };
+            match sender {
+                Some(sender) => {
+                    // The command may have timed out meanwhile; nothing to do then.
+                    let _ = sender.send(Reply {
+                        entity_id: transmission.entity_id,
+                        response: transmission.response,
+                    });
+                }
+                None => {
+                    // The client may have been dropped; events are then of no use.
+                    let _ = events_tx.send(Event::new(transmission)).await;
+                }
+            }
+        }
+    }
+    let mut waiting = lock(&waiting);
+    waiting.closed = true;
+    waiting.senders.clear();
+}
+
+fn block_error() -> Event {
+    Event {
+        corr_id: CorrId::empty(),
+        entity_id: EntityId::empty(),
+        kind: EventKind::Error,
+        response: Err(ErrorType::Block),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smp_proto::crypto::Signature;
+    use smp_proto::transmission::encode_client;
+
+    fn params(version: u16) -> TransmissionParams {
+        TransmissionParams::new(Version(version), (0xc8..=0xe7).collect())
+    }
+
+    #[test]
+    fn ping_transmission_v7() {
+        // Spec §9.1: 00 | 18 c0..d7 | 00 | "PING".
+        let corr_id = CorrId::new((0xc0..=0xd7).collect::<Vec<u8>>()).unwrap();
+        let bytes = encode_transmission(
+            &params(7),
+            None,
+            &corr_id,
+            &EntityId::empty(),
+            None,
+            b"PING",
+        )
+        .unwrap();
+        let mut expected = vec![0x00, 0x18];
+        expected.extend(0xc0..=0xd7u8);
+        expected.push(0x00);
+        expected.extend_from_slice(b"PING");
+        assert_eq!(bytes, expected);
+        assert_eq!(bytes.len(), 31);
+    }
+
+    #[test]
+    fn v6_sends_the_session_id() {
+        let corr_id = CorrId::from([1u8; 24]);
+        let bytes = encode_transmission(
+            &params(6),
+            None,
+            &corr_id,
+            &EntityId::empty(),
+            None,
+            b"PING",
+        )
+        .unwrap();
+        assert_eq!(bytes.len(), 64);
+        assert_eq!(&bytes[..2], &[0x00, 0x20]);
+        assert_eq!(&bytes[2..34], (0xc8..=0xe7).collect::<Vec<u8>>().as_slice());
+    }
+
+    #[test]
+    fn signed_send_vector_v16() {
+        // Spec §9.8: Ed25519 seed 11×32, sessionId c8..e7, corrId c0..d7, senderId 50..67.
+        let key = AuthKeyPair::ed25519_from_seed(&[0x11; 32]);
+        let corr_id = CorrId::new((0xc0..=0xd7).collect::<Vec<u8>>()).unwrap();
+        let sender_id = EntityId::new((0x50..=0x67).collect::<Vec<u8>>()).unwrap();
+        let bytes = encode_transmission(
+            &params(16),
+            None,
+            &corr_id,
+            &sender_id,
+            Some(&key),
+            b"SEND F hello",
+        )
+        .unwrap();
+        assert_eq!(bytes.len(), 128);
+        assert_eq!(bytes[0], 0x40);
+        assert_eq!(
+            hex::encode(&bytes[1..65]),
+            "56b1cec3e158b18df6c83bc664ea74f2c8c26f09fbad28aa524075ba54a7e7e6\
+             07e54c1afe231452eb116a3ecde2fa9676d434f68199f9c0ed83b4518a8aff04"
+        );
+        assert_eq!(bytes[65], b'0');
+        assert!(bytes.ends_with(b"SEND F hello"));
+    }
+
+    #[test]
+    fn matches_the_protocol_crate_encoder() {
+        let key = AuthKeyPair::ed25519_from_seed(&[0x22; 32]);
+        let corr_id = CorrId::from([3u8; 24]);
+        let entity = EntityId::from([4u8; 24]);
+        for version in [6u16, 7, 15, 16, 18] {
+            let params = params(version);
+            let command = Command::Sub;
+            let ours = encode_transmission(
+                &params,
+                None,
+                &corr_id,
+                &entity,
+                Some(&key),
+                &command.to_bytes(params.version),
+            )
+            .unwrap();
+            let theirs = encode_client(&params, &corr_id, &entity, &command, |authorized| {
+                let auth = key.authorize(authorized, &corr_id, None).ok()?;
+                Some((auth, None))
+            });
+            assert_eq!(ours, theirs, "v{version}");
+            // And the signature covers the authorized bytes including the session id.
+            let signature = Signature::from_bytes(&ours[1..65]).unwrap();
+            let mut authorized = vec![32u8];
+            authorized.extend(0xc8..=0xe7u8);
+            authorized.push(24);
+            authorized.extend([3u8; 24]);
+            authorized.push(24);
+            authorized.extend([4u8; 24]);
+            authorized.extend_from_slice(b"SUB");
+            assert!(signature.verify(&key.public_key(), &authorized));
+        }
+    }
+
+    #[test]
+    fn unauthorized_v16_has_no_service_marker() {
+        let bytes = encode_transmission(
+            &params(18),
+            None,
+            &CorrId::from([1u8; 24]),
+            &EntityId::from([2u8; 24]),
+            None,
+            b"SEND T hi",
+        )
+        .unwrap();
+        assert_eq!(bytes[0], 0);
+        assert_eq!(bytes[1], 24);
+    }
+
+    #[test]
+    fn corr_ids_are_random_24_bytes() {
+        let first = SmpClient::new_corr_id();
+        let second = SmpClient::new_corr_id();
+        assert_eq!(first.as_bytes().len(), 24);
+        assert_ne!(first, second);
+    }
+
+    #[test]
+    fn event_kinds() {
+        let make = |response| {
+            Event::new(ClientTransmission {
+                corr_id: CorrId::empty(),
+                entity_id: EntityId::from([1u8; 24]),
+                response,
+            })
+        };
+        assert_eq!(make(Ok(Response::End)).kind, EventKind::End);
+        assert_eq!(make(Ok(Response::Deld)).kind, EventKind::Deleted);
+        assert_eq!(make(Err(ErrorType::Block)).kind, EventKind::Error);
+        assert_eq!(
+            make(Ok(Response::Err(ErrorType::Auth))).error(),
+            Some(&ErrorType::Auth)
+        );
+        assert_eq!(make(Ok(Response::Pong)).kind, EventKind::Other);
+    }
+
+    #[test]
+    fn options_cap_the_version() {
+        let options = ClientOptions::max_version(11);
+        assert_eq!(options.version_range.min(), Version(6));
+        assert_eq!(options.version_range.max(), Version(11));
+        assert!(options.hello_key);
+    }
+}
