@@ -1,6 +1,7 @@
 //! Crypto primitives on the hot path: a 16 KB XSalsa20-Poly1305 box/unbox with libsodium (the
-//! implementation in use) and with the pure-Rust RustCrypto crates (for comparison), signature and
-//! authenticator verification, X25519. Results: `docs/benchmarks.md`.
+//! implementation in use) and with the pure-Rust RustCrypto crates (for comparison), Ed25519 and
+//! Ed448 verification (OpenSSL in use, pure-Rust `ed448-goldilocks-plus` for comparison), the
+//! X25519 authenticator and X25519. Results: `docs/benchmarks.md`.
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use smp_proto::crypto::{
@@ -71,10 +72,23 @@ fn signatures_and_dh(c: &mut Criterion) {
         b.iter(|| signature.verify(&public, black_box(&message)))
     });
 
-    let ed448 = Ed448SigningKey::generate(&mut rng);
-    let (public, signature) = (ed448.public_key(), ed448.sign(&message));
+    let ed448 = Ed448SigningKey::generate(&mut rng).expect("OpenSSL Ed448 key");
+    let (public, signature) = (ed448.public_key(), ed448.sign(&message).expect("signature"));
     c.bench_function("ed448_verify", |b| {
         b.iter(|| signature.verify(&public, black_box(&message)))
+    });
+
+    // The pure-Rust alternative, for comparison.
+    let seed = [0x21u8; 57];
+    let pure = ed448_goldilocks_plus::SigningKey::from_bytes((&seed).into());
+    let pure_public = pure.verifying_key();
+    let pure_signature = pure.sign_raw(&message);
+    c.bench_function("ed448_verify_pure_rust", |b| {
+        b.iter(|| {
+            pure_public
+                .verify_raw(&pure_signature, black_box(&message))
+                .is_ok()
+        })
     });
 
     let server = X25519KeyPair::generate(&mut rng);

@@ -2,12 +2,14 @@
 //! told apart by their length (`Crypto.decodeSignature`), and the 80-byte X25519 authenticator
 //! (`Crypto.cbAuthenticate`, `cbVerify`).
 //!
-//! Ed448 uses the pure-Rust `ed448-goldilocks-plus` (RFC 8032 "Ed448", empty context); the tests
-//! cross-check it against OpenSSL in both directions.
+//! Ed448 uses OpenSSL (RFC 8032 "Ed448", empty context): the pure-Rust `ed448-goldilocks-plus`
+//! verifies correctly (the tests cross-check both ways) but is about 14 times slower
+//! (3.6 ms against 0.26 ms per verification, `docs/benchmarks.md`).
 
 use super::{cb_decrypt_no_pad, cb_encrypt_no_pad, sha512, CbNonce, CryptoError, X25519KeyPair};
 use crate::keys::{AuthKey, DhPublicKey};
 use ed25519_dalek::Verifier;
+use openssl::pkey::{Id, PKey, Private};
 use rand_core::CryptoRngCore;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
@@ -83,13 +85,13 @@ pub fn verify_ed25519(public: &[u8; 32], signature: &[u8; 64], message: &[u8]) -
 /// Ed448 verification (RFC 8032 "Ed448", empty context). An invalid public key or signature
 /// encoding is a failed verification.
 pub fn verify_ed448(public: &[u8; 57], signature: &[u8; 114], message: &[u8]) -> bool {
-    let Ok(key) = ed448_goldilocks_plus::VerifyingKey::from_bytes(public) else {
+    let Ok(key) = PKey::public_key_from_raw_bytes(public, Id::ED448) else {
         return false;
     };
-    let Ok(signature) = ed448_goldilocks_plus::Signature::from_bytes(signature) else {
-        return false;
-    };
-    key.verify_raw(&signature, message).is_ok()
+    // OpenSSL reports a malformed signature either as an error or as `false`: both fail.
+    openssl::sign::Verifier::new_without_digest(&key)
+        .and_then(|mut verifier| verifier.verify_oneshot(signature, message))
+        .unwrap_or(false)
 }
 
 /// An Ed25519 private key (wiped on drop by `ed25519-dalek`).
@@ -117,12 +119,15 @@ impl Ed25519SigningKey {
     }
 }
 
-/// An Ed448 private key (wiped on drop by `ed448-goldilocks-plus`).
+/// An Ed448 private key (held and freed by OpenSSL).
 #[derive(Clone)]
-pub struct Ed448SigningKey(ed448_goldilocks_plus::SigningKey);
+pub struct Ed448SigningKey {
+    key: PKey<Private>,
+    public: [u8; 57],
+}
 
 impl Ed448SigningKey {
-    pub fn generate(rng: &mut impl CryptoRngCore) -> Self {
+    pub fn generate(rng: &mut impl CryptoRngCore) -> Result<Self, CryptoError> {
         let mut seed = [0u8; 57];
         rng.fill_bytes(&mut seed);
         let key = Self::from_seed(&seed);
@@ -131,21 +136,31 @@ impl Ed448SigningKey {
     }
 
     /// The key of a 57-byte RFC 8032 private key.
-    pub fn from_seed(seed: &[u8; 57]) -> Self {
-        Ed448SigningKey(ed448_goldilocks_plus::SigningKey::from_bytes(seed.into()))
+    pub fn from_seed(seed: &[u8; 57]) -> Result<Self, CryptoError> {
+        let invalid = |_| CryptoError::InvalidKey("Ed448 private key");
+        let key = PKey::private_key_from_raw_bytes(seed, Id::ED448).map_err(invalid)?;
+        let public = key
+            .raw_public_key()
+            .map_err(invalid)?
+            .try_into()
+            .map_err(|_| CryptoError::InvalidKey("Ed448 public key"))?;
+        Ok(Ed448SigningKey { key, public })
     }
 
     pub fn public_key(&self) -> AuthKey {
-        let mut raw = [0u8; 57];
-        raw.copy_from_slice(self.0.verifying_key().as_bytes().as_slice());
-        AuthKey::Ed448(raw)
+        AuthKey::Ed448(self.public)
     }
 
-    /// `Crypto.sign'`.
-    pub fn sign(&self, message: &[u8]) -> Signature {
-        let mut raw = [0u8; ED448_SIGNATURE_SIZE];
-        raw.copy_from_slice(&self.0.sign_raw(message).to_bytes());
-        Signature::Ed448(raw)
+    /// `Crypto.sign'`. Fails only if OpenSSL does.
+    pub fn sign(&self, message: &[u8]) -> Result<Signature, CryptoError> {
+        let failed = |_| CryptoError::InvalidKey("Ed448 signing");
+        let bytes = openssl::sign::Signer::new_without_digest(&self.key)
+            .and_then(|mut signer| signer.sign_oneshot_to_vec(message))
+            .map_err(failed)?;
+        let raw = bytes
+            .try_into()
+            .map_err(|_| CryptoError::InvalidKey("Ed448 signature length"))?;
+        Ok(Signature::Ed448(raw))
     }
 }
 
@@ -195,8 +210,6 @@ pub fn cb_verify(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use openssl::pkey::PKey;
-    use openssl::sign::{Signer, Verifier as OpensslVerifier};
 
     fn unhex<const N: usize>(text: &str) -> [u8; N] {
         hex::decode(text).unwrap().try_into().unwrap()
@@ -347,51 +360,54 @@ mod tests {
     fn algorithm_mismatch_never_verifies() {
         let mut rng = rand::thread_rng();
         let ed25519 = Ed25519SigningKey::generate(&mut rng);
-        let ed448 = Ed448SigningKey::generate(&mut rng);
+        let ed448 = Ed448SigningKey::generate(&mut rng).unwrap();
         let signature = ed25519.sign(b"message");
         assert!(!signature.verify(&ed448.public_key(), b"message"));
         assert!(!signature.verify(&AuthKey::X25519([9; 32]), b"message"));
-        let signature = ed448.sign(b"message");
+        let signature = ed448.sign(b"message").unwrap();
         assert!(signature.verify(&ed448.public_key(), b"message"));
         assert!(!signature.verify(&ed25519.public_key(), b"message"));
     }
 
     #[test]
-    fn ed448_cross_checked_with_openssl_both_ways() {
+    fn ed448_cross_checked_with_pure_rust_both_ways() {
+        // An independent implementation (ed448-goldilocks-plus) signs and verifies the same bytes.
+        let mut rng = rand::thread_rng();
         for round in 0..8usize {
-            let openssl_key = PKey::generate_ed448().unwrap();
+            let ours = Ed448SigningKey::generate(&mut rng).unwrap();
+            let seed: [u8; 57] = ours.key.raw_private_key().unwrap().try_into().unwrap();
+            let theirs = ed448_goldilocks_plus::SigningKey::from_bytes((&seed).into());
+            let AuthKey::Ed448(public) = ours.public_key() else {
+                panic!("Ed448 key produced another public key kind")
+            };
+            assert_eq!(
+                theirs.verifying_key().as_bytes().as_slice(),
+                public.as_slice()
+            );
             let message = vec![round as u8; round * 41];
-            // OpenSSL signs, we verify.
-            let openssl_signature = Signer::new_without_digest(&openssl_key)
-                .unwrap()
-                .sign_oneshot_to_vec(&message)
-                .unwrap();
-            let public: [u8; 57] = openssl_key.raw_public_key().unwrap().try_into().unwrap();
-            let signature = Signature::from_bytes(&openssl_signature).unwrap();
-            assert!(signature.verify(&AuthKey::Ed448(public), &message));
+            // EdDSA is deterministic: both sign to the same bytes.
+            let signature = ours.sign(&message).unwrap();
+            let their_signature = theirs.sign_raw(&message).to_bytes();
+            assert_eq!(signature.as_bytes(), their_signature.as_slice());
+            // They verify ours; we verify theirs.
+            let their_key = ed448_goldilocks_plus::VerifyingKey::from_bytes(&public).unwrap();
+            let parsed = ed448_goldilocks_plus::Signature::from_bytes(
+                signature.as_bytes().try_into().unwrap(),
+            )
+            .unwrap();
+            assert!(their_key.verify_raw(&parsed, &message).is_ok());
+            let theirs_parsed = Signature::from_bytes(&their_signature).unwrap();
+            assert!(theirs_parsed.verify(&ours.public_key(), &message));
             let mut wrong = message.clone();
             wrong.push(1);
-            assert!(!signature.verify(&AuthKey::Ed448(public), &wrong));
-            // We sign with the same private key: EdDSA is deterministic, so the bytes are equal,
-            // and OpenSSL verifies ours.
-            let seed: [u8; 57] = openssl_key.raw_private_key().unwrap().try_into().unwrap();
-            let ours = Ed448SigningKey::from_seed(&seed);
-            assert_eq!(ours.public_key(), AuthKey::Ed448(public));
-            let our_signature = ours.sign(&message);
-            assert_eq!(our_signature.as_bytes(), openssl_signature.as_slice());
-            let public_key =
-                PKey::public_key_from_raw_bytes(&public, openssl::pkey::Id::ED448).unwrap();
-            assert!(OpensslVerifier::new_without_digest(&public_key)
-                .unwrap()
-                .verify_oneshot(our_signature.as_bytes(), &message)
-                .unwrap());
+            assert!(!theirs_parsed.verify(&ours.public_key(), &wrong));
         }
     }
 
     #[test]
     fn ed448_rejects_tampering_and_bad_encodings() {
-        let key = Ed448SigningKey::from_seed(&[0x33; 57]);
-        let Signature::Ed448(raw) = key.sign(b"m") else {
+        let key = Ed448SigningKey::from_seed(&[0x33; 57]).unwrap();
+        let Signature::Ed448(raw) = key.sign(b"m").unwrap() else {
             panic!("Ed448 key produced another signature kind")
         };
         let AuthKey::Ed448(public) = key.public_key() else {
