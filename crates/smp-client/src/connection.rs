@@ -15,13 +15,12 @@ use std::time::Duration;
 use rand::RngCore;
 use smp_proto::address::{BasicAuth, ServerAddress};
 use smp_proto::block::{decode_batch, encode_batch, plan_batches, BatchPlan};
-use smp_proto::codec::Writer;
 use smp_proto::command::Command;
 use smp_proto::error::ErrorType;
 use smp_proto::ids::{CorrId, EntityId};
 use smp_proto::keys::DhPublicKey;
 use smp_proto::response::Response;
-use smp_proto::transmission::{decode_client, ClientTransmission, TransmissionParams};
+use smp_proto::transmission::{decode_client, TransmissionParams};
 use smp_proto::version::{Version, VersionRange};
 use smp_transport::handshake::{
     client_handshake, ClientHandshakeSettings, StreamReader, StreamWriter,
@@ -31,7 +30,9 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio::task::JoinHandle;
 
+use crate::encoding::encode_transmission;
 use crate::error::{ClientError, ClientResult};
+use crate::events::{block_error, Event};
 use crate::keys::AuthKeyPair;
 
 /// Default wait for a response (and for the whole connection set-up).
@@ -72,62 +73,6 @@ impl ClientOptions {
             version_range: VersionRange::new(min, Version(max))
                 .unwrap_or(VersionRange::SUPPORTED_SERVER),
             ..ClientOptions::default()
-        }
-    }
-}
-
-/// What kind of server event arrived.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    /// `MSG` pushed to a subscriber.
-    Message,
-    /// `END`: the subscription moved to another connection (or, before v10, the queue was
-    /// deleted).
-    End,
-    /// `DELD`: the queue (or notifier) was deleted by another connection.
-    Deleted,
-    /// `NMSG` to a notifier subscriber.
-    Notification,
-    /// `ERR` (e.g. `BLOCKED`, or `BLOCK` for an unreadable block), or a transmission the client
-    /// could not decode.
-    Error,
-    /// Anything else without a waiting command (e.g. `ENDS`, or a late response).
-    Other,
-}
-
-/// A server transmission no command was waiting for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Event {
-    /// Empty for real events; set when a response arrived for no waiting command.
-    pub corr_id: CorrId,
-    pub entity_id: EntityId,
-    pub kind: EventKind,
-    pub response: Result<Response, ErrorType>,
-}
-
-impl Event {
-    fn new(transmission: ClientTransmission) -> Self {
-        let kind = match &transmission.response {
-            Ok(Response::Msg { .. }) => EventKind::Message,
-            Ok(Response::End) => EventKind::End,
-            Ok(Response::Deld) => EventKind::Deleted,
-            Ok(Response::Nmsg { .. }) => EventKind::Notification,
-            Ok(Response::Err(_)) | Err(_) => EventKind::Error,
-            Ok(_) => EventKind::Other,
-        };
-        Event {
-            corr_id: transmission.corr_id,
-            entity_id: transmission.entity_id,
-            kind,
-            response: transmission.response,
-        }
-    }
-
-    /// The error of an `ERR` event (or of an undecodable transmission).
-    pub fn error(&self) -> Option<&ErrorType> {
-        match &self.response {
-            Ok(Response::Err(error)) | Err(error) => Some(error),
-            Ok(_) => None,
         }
     }
 }
@@ -530,42 +475,6 @@ impl SmpClient {
     }
 }
 
-/// See [`SmpClient::encode_transmission`].
-pub fn encode_transmission(
-    params: &TransmissionParams,
-    server_session_key: Option<&DhPublicKey>,
-    corr_id: &CorrId,
-    entity_id: &EntityId,
-    key: Option<&AuthKeyPair>,
-    command: &[u8],
-) -> ClientResult<Vec<u8>> {
-    let mut authorized = Vec::with_capacity(command.len() + 100);
-    authorized.put_short(&params.session_id);
-    let body_start = authorized.len();
-    authorized.put_short(corr_id.as_bytes());
-    authorized.put_short(entity_id.as_bytes());
-    authorized.put_bytes(command);
-    let mut out = Vec::with_capacity(authorized.len() + 120);
-    match key {
-        None => out.put_u8(0),
-        Some(key) => {
-            let authorization = key.authorize(&authorized, corr_id, server_session_key)?;
-            out.put_short(authorization.as_bytes());
-            if params.service_auth {
-                // No service signature: this client is not a service.
-                out.put_u8(b'0');
-            }
-        }
-    }
-    let sent = if params.imply_session_id {
-        &authorized[body_start..]
-    } else {
-        &authorized[..]
-    };
-    out.put_bytes(sent);
-    Ok(out)
-}
-
 /// A reply as the result of a command sent for `entity_id` (`Client.processMsg`): `ERR` is the
 /// server's error; another entity id than the request's is an unexpected response.
 fn into_response(reply: Reply, entity_id: &EntityId) -> ClientResult<Response> {
@@ -627,138 +536,9 @@ async fn read_transmissions(
     waiting.senders.clear();
 }
 
-fn block_error() -> Event {
-    Event {
-        corr_id: CorrId::empty(),
-        entity_id: EntityId::empty(),
-        kind: EventKind::Error,
-        response: Err(ErrorType::Block),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smp_proto::crypto::Signature;
-    use smp_proto::transmission::encode_client;
-
-    fn params(version: u16) -> TransmissionParams {
-        TransmissionParams::new(Version(version), (0xc8..=0xe7).collect())
-    }
-
-    #[test]
-    fn ping_transmission_v7() {
-        // Spec §9.1: 00 | 18 c0..d7 | 00 | "PING".
-        let corr_id = CorrId::new((0xc0..=0xd7).collect::<Vec<u8>>()).unwrap();
-        let bytes = encode_transmission(
-            &params(7),
-            None,
-            &corr_id,
-            &EntityId::empty(),
-            None,
-            b"PING",
-        )
-        .unwrap();
-        let mut expected = vec![0x00, 0x18];
-        expected.extend(0xc0..=0xd7u8);
-        expected.push(0x00);
-        expected.extend_from_slice(b"PING");
-        assert_eq!(bytes, expected);
-        assert_eq!(bytes.len(), 31);
-    }
-
-    #[test]
-    fn v6_sends_the_session_id() {
-        let corr_id = CorrId::from([1u8; 24]);
-        let bytes = encode_transmission(
-            &params(6),
-            None,
-            &corr_id,
-            &EntityId::empty(),
-            None,
-            b"PING",
-        )
-        .unwrap();
-        assert_eq!(bytes.len(), 64);
-        assert_eq!(&bytes[..2], &[0x00, 0x20]);
-        assert_eq!(&bytes[2..34], (0xc8..=0xe7).collect::<Vec<u8>>().as_slice());
-    }
-
-    #[test]
-    fn signed_send_vector_v16() {
-        // Spec §9.8: Ed25519 seed 11×32, sessionId c8..e7, corrId c0..d7, senderId 50..67.
-        let key = AuthKeyPair::ed25519_from_seed(&[0x11; 32]);
-        let corr_id = CorrId::new((0xc0..=0xd7).collect::<Vec<u8>>()).unwrap();
-        let sender_id = EntityId::new((0x50..=0x67).collect::<Vec<u8>>()).unwrap();
-        let bytes = encode_transmission(
-            &params(16),
-            None,
-            &corr_id,
-            &sender_id,
-            Some(&key),
-            b"SEND F hello",
-        )
-        .unwrap();
-        assert_eq!(bytes.len(), 128);
-        assert_eq!(bytes[0], 0x40);
-        assert_eq!(
-            hex::encode(&bytes[1..65]),
-            "56b1cec3e158b18df6c83bc664ea74f2c8c26f09fbad28aa524075ba54a7e7e6\
-             07e54c1afe231452eb116a3ecde2fa9676d434f68199f9c0ed83b4518a8aff04"
-        );
-        assert_eq!(bytes[65], b'0');
-        assert!(bytes.ends_with(b"SEND F hello"));
-    }
-
-    #[test]
-    fn matches_the_protocol_crate_encoder() {
-        let key = AuthKeyPair::ed25519_from_seed(&[0x22; 32]);
-        let corr_id = CorrId::from([3u8; 24]);
-        let entity = EntityId::from([4u8; 24]);
-        for version in [6u16, 7, 15, 16, 18] {
-            let params = params(version);
-            let command = Command::Sub;
-            let ours = encode_transmission(
-                &params,
-                None,
-                &corr_id,
-                &entity,
-                Some(&key),
-                &command.to_bytes(params.version),
-            )
-            .unwrap();
-            let theirs = encode_client(&params, &corr_id, &entity, &command, |authorized| {
-                let auth = key.authorize(authorized, &corr_id, None).ok()?;
-                Some((auth, None))
-            });
-            assert_eq!(ours, theirs, "v{version}");
-            // And the signature covers the authorized bytes including the session id.
-            let signature = Signature::from_bytes(&ours[1..65]).unwrap();
-            let mut authorized = vec![32u8];
-            authorized.extend(0xc8..=0xe7u8);
-            authorized.push(24);
-            authorized.extend([3u8; 24]);
-            authorized.push(24);
-            authorized.extend([4u8; 24]);
-            authorized.extend_from_slice(b"SUB");
-            assert!(signature.verify(&key.public_key(), &authorized));
-        }
-    }
-
-    #[test]
-    fn unauthorized_v16_has_no_service_marker() {
-        let bytes = encode_transmission(
-            &params(18),
-            None,
-            &CorrId::from([1u8; 24]),
-            &EntityId::from([2u8; 24]),
-            None,
-            b"SEND T hi",
-        )
-        .unwrap();
-        assert_eq!(bytes[0], 0);
-        assert_eq!(bytes[1], 24);
-    }
 
     #[test]
     fn corr_ids_are_random_24_bytes() {
@@ -766,25 +546,6 @@ mod tests {
         let second = SmpClient::new_corr_id();
         assert_eq!(first.as_bytes().len(), 24);
         assert_ne!(first, second);
-    }
-
-    #[test]
-    fn event_kinds() {
-        let make = |response| {
-            Event::new(ClientTransmission {
-                corr_id: CorrId::empty(),
-                entity_id: EntityId::from([1u8; 24]),
-                response,
-            })
-        };
-        assert_eq!(make(Ok(Response::End)).kind, EventKind::End);
-        assert_eq!(make(Ok(Response::Deld)).kind, EventKind::Deleted);
-        assert_eq!(make(Err(ErrorType::Block)).kind, EventKind::Error);
-        assert_eq!(
-            make(Ok(Response::Err(ErrorType::Auth))).error(),
-            Some(&ErrorType::Auth)
-        );
-        assert_eq!(make(Ok(Response::Pong)).kind, EventKind::Other);
     }
 
     #[test]

@@ -45,9 +45,9 @@ impl std::fmt::Debug for AuthKeyPair {
 }
 
 impl AuthKeyPair {
-    /// A fresh random key pair.
-    pub fn generate(algorithm: AuthAlgorithm) -> Self {
-        match algorithm {
+    /// A fresh random key pair (fails only if OpenSSL cannot make an Ed448 key).
+    pub fn generate(algorithm: AuthAlgorithm) -> ClientResult<Self> {
+        Ok(match algorithm {
             AuthAlgorithm::Ed25519 => {
                 let key = Ed25519SigningKey::generate(&mut OsRng);
                 let public = key.public_key();
@@ -57,7 +57,8 @@ impl AuthKeyPair {
                 }
             }
             AuthAlgorithm::Ed448 => {
-                let key = Ed448SigningKey::generate(&mut OsRng);
+                let key = Ed448SigningKey::generate(&mut OsRng)
+                    .map_err(|error| ClientError::Local(error.to_string()))?;
                 let public = key.public_key();
                 AuthKeyPair {
                     private: AuthPrivateKey::Ed448(Box::new(key)),
@@ -72,7 +73,7 @@ impl AuthKeyPair {
                     public,
                 }
             }
-        }
+        })
     }
 
     /// An Ed25519 key pair from a 32-byte seed (deterministic, for test vectors).
@@ -108,7 +109,11 @@ impl AuthKeyPair {
     ) -> ClientResult<TransmissionAuth> {
         let bytes = match &self.private {
             AuthPrivateKey::Ed25519(key) => key.sign(authorized).as_bytes().to_vec(),
-            AuthPrivateKey::Ed448(key) => key.sign(authorized).as_bytes().to_vec(),
+            AuthPrivateKey::Ed448(key) => key
+                .sign(authorized)
+                .map_err(|error| ClientError::Local(error.to_string()))?
+                .as_bytes()
+                .to_vec(),
             AuthPrivateKey::X25519(pair) => {
                 let server_key = server_session_key.ok_or_else(|| {
                     ClientError::Local("no server session key for an X25519 authenticator".into())
@@ -143,7 +148,7 @@ mod tests {
             (AuthAlgorithm::Ed448, 114),
             (AuthAlgorithm::X25519, 80),
         ] {
-            let pair = AuthKeyPair::generate(algorithm);
+            let pair = AuthKeyPair::generate(algorithm).unwrap();
             assert_eq!(pair.algorithm(), algorithm);
             let auth = pair
                 .authorize(b"authorized", &corr_id, Some(server.public_key()))
@@ -155,7 +160,7 @@ mod tests {
     #[test]
     fn signatures_verify_with_the_public_key() {
         for algorithm in [AuthAlgorithm::Ed25519, AuthAlgorithm::Ed448] {
-            let pair = AuthKeyPair::generate(algorithm);
+            let pair = AuthKeyPair::generate(algorithm).unwrap();
             let auth = pair.authorize(b"message", &CorrId::empty(), None).unwrap();
             let signature = Signature::from_bytes(auth.as_bytes()).unwrap();
             assert!(signature.verify(&pair.public_key(), b"message"));
@@ -166,7 +171,7 @@ mod tests {
     #[test]
     fn authenticator_verifies_on_the_server_side() {
         let server = generate_dh_key_pair();
-        let pair = AuthKeyPair::generate(AuthAlgorithm::X25519);
+        let pair = AuthKeyPair::generate(AuthAlgorithm::X25519).unwrap();
         let corr_id = CorrId::from([9u8; 24]);
         let auth = pair
             .authorize(b"authorized", &corr_id, Some(server.public_key()))
@@ -194,7 +199,7 @@ mod tests {
 
     #[test]
     fn x25519_needs_the_server_session_key() {
-        let pair = AuthKeyPair::generate(AuthAlgorithm::X25519);
+        let pair = AuthKeyPair::generate(AuthAlgorithm::X25519).unwrap();
         let error = pair.authorize(b"x", &CorrId::empty(), None).unwrap_err();
         assert!(matches!(error, ClientError::Local(_)));
     }

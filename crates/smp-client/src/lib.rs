@@ -10,16 +10,17 @@
 #![forbid(unsafe_code)]
 
 pub mod connection;
+pub mod encoding;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod queue;
 pub mod test_server;
 
-pub use connection::{
-    encode_transmission, ClientOptions, Event, EventKind, Reply, Request, SmpClient,
-    DEFAULT_RESPONSE_TIMEOUT,
-};
+pub use connection::{ClientOptions, Reply, Request, SmpClient, DEFAULT_RESPONSE_TIMEOUT};
+pub use encoding::encode_transmission;
 pub use error::{ClientError, ClientResult};
+pub use events::{Event, EventKind};
 pub use keys::{generate_dh_key_pair, AuthAlgorithm, AuthKeyPair};
 pub use queue::{
     decrypt_message, decrypt_notification, sender_id_for, LinkData, LinkRequest, NewQueue,

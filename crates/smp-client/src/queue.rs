@@ -20,8 +20,9 @@ use smp_proto::keys::{AuthKey, DhPublicKey};
 use smp_proto::response::{NMsgMeta, RcvMsgBody, Response};
 use smp_proto::version::Version;
 
-use crate::connection::{EventKind, Request, SmpClient};
+use crate::connection::{Request, SmpClient};
 use crate::error::{ClientError, ClientResult};
+use crate::events::EventKind;
 use crate::keys::{generate_dh_key_pair, AuthAlgorithm, AuthKeyPair};
 
 /// What to ask for in `NEW`.
@@ -193,7 +194,7 @@ impl SmpClient {
 
     /// `NEW` in the form of the connection's version; `IDS` becomes a [`RecipientQueue`].
     pub async fn create_queue(&self, request: NewQueue) -> ClientResult<RecipientQueue> {
-        let recipient_key = AuthKeyPair::generate(request.auth_algorithm);
+        let recipient_key = AuthKeyPair::generate(request.auth_algorithm)?;
         let dh_key = generate_dh_key_pair();
         let corr_id = SmpClient::new_corr_id();
         let queue_data = match (&request.mode, request.link) {
@@ -219,12 +220,13 @@ impl SmpClient {
                 ))))
             }
         };
-        let notifier = request.notifier.then(|| {
-            (
-                AuthKeyPair::generate(AuthAlgorithm::Ed25519),
+        let notifier = match request.notifier {
+            true => Some((
+                AuthKeyPair::generate(AuthAlgorithm::Ed25519)?,
                 generate_dh_key_pair(),
-            )
-        });
+            )),
+            false => None,
+        };
         let command = Command::New(Box::new(NewQueueRequest {
             recipient_key: recipient_key.public_key(),
             recipient_dh_key: *dh_key.public_key(),
@@ -438,7 +440,7 @@ impl SmpClient {
         &self,
         queue: &RecipientQueue,
     ) -> ClientResult<NotifierCredentials> {
-        let notifier_key = AuthKeyPair::generate(AuthAlgorithm::Ed25519);
+        let notifier_key = AuthKeyPair::generate(AuthAlgorithm::Ed25519)?;
         let dh_key = generate_dh_key_pair();
         let command = Command::Nkey {
             notifier_key: notifier_key.public_key(),

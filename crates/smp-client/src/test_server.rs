@@ -52,8 +52,9 @@ pub async fn test_server(
     let client = SmpClient::connect(address, options)
         .await
         .map_err(at(TestStep::Connect))?;
-    let sender_key = AuthKeyPair::generate(AuthAlgorithm::Ed25519);
     let result = async {
+        let sender_key =
+            AuthKeyPair::generate(AuthAlgorithm::Ed25519).map_err(at(TestStep::SecureQueue))?;
         let queue = client
             .create_queue(NewQueue::default())
             .await

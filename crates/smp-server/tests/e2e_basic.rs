@@ -197,7 +197,7 @@ async fn round_trip(server: &TestServer, version: u16, algorithm: AuthAlgorithm)
         })
         .await
         .expect("NEW");
-    let sender_key = AuthKeyPair::generate(algorithm);
+    let sender_key = AuthKeyPair::generate(algorithm).expect("key");
     if version >= 9 {
         sender
             .secure_by_sender(&queue.sender_id, &sender_key)
@@ -509,7 +509,7 @@ async fn short_links() {
         .await
         .expect("NEW with link data");
     let link_id = invitation.link_id.clone().expect("link id in IDS");
-    let sender_key = AuthKeyPair::generate(AuthAlgorithm::Ed25519);
+    let sender_key = AuthKeyPair::generate(AuthAlgorithm::Ed25519).expect("key");
     let link = sender.link_key(&link_id, &sender_key).await.expect("LKEY");
     assert_eq!(link.sender_id, invitation.sender_id);
     assert_eq!(link.fixed_data, b"fixed");
