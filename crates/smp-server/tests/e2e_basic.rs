@@ -562,6 +562,28 @@ async fn app_test_server_sequence() {
 }
 
 #[tokio::test]
+#[ignore = "needs command processing (issue #4)"]
+async fn test_server_with_a_server_password() {
+    let server = TestServer::start_with(ServerOptions {
+        init_args: vec!["--password".into(), "s3cret".into()],
+        ..ServerOptions::default()
+    });
+    let without = address(&server);
+    let failure = test_server(&without, ClientOptions::default())
+        .await
+        .expect_err("NEW without the password");
+    assert_eq!(failure.step, TestStep::CreateQueue);
+    assert_eq!(failure.error.server_error().as_deref(), Some("AUTH"));
+    let with = server.address().replacen('@', ":s3cret@", 1);
+    let with = ServerAddress::parse(&with).expect("address with password");
+    for version in [6, 9, 18] {
+        test_server(&with, ClientOptions::max_version(version))
+            .await
+            .unwrap_or_else(|failure| panic!("v{version}: {failure}"));
+    }
+}
+
+#[tokio::test]
 async fn test_server_reports_the_connect_step() {
     let server = TestServer::start();
     let mut wrong = address(&server);

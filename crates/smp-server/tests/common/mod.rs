@@ -31,7 +31,8 @@ pub struct TestServer {
 /// Options for [`TestServer::start_with`].
 #[derive(Default)]
 pub struct ServerOptions {
-    /// Extra arguments for `init` (after `init -y --no-password --disable-web`).
+    /// Extra arguments for `init` (after `init -y --disable-web`, and `--no-password` unless
+    /// they set `--password`).
     pub init_args: Vec<String>,
     /// Extra `(section, key, value)` settings written into `smp-server.ini` after `init`.
     pub ini: Vec<(String, String, String)>,
@@ -55,10 +56,17 @@ impl TestServer {
         };
         fs::create_dir_all(server.cfg_dir()).expect("cfg dir");
         fs::create_dir_all(server.log_dir()).expect("log dir");
-        let mut init = vec!["init", "-y", "--no-password", "--disable-web"]
+        let mut init = vec!["init", "-y", "--disable-web"]
             .into_iter()
             .map(String::from)
             .collect::<Vec<_>>();
+        if !options
+            .init_args
+            .iter()
+            .any(|arg| arg.starts_with("--password"))
+        {
+            init.push("--no-password".into());
+        }
         init.extend(options.init_args.iter().cloned());
         let output = server
             .command()
