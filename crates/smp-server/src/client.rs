@@ -8,6 +8,8 @@
 
 use crate::subscriptions::{ClientId, HubKind, Subscriber};
 use smp_proto::ids::{EntityId, MsgId};
+use smp_proto::transmission::TransmissionParams;
+use smp_proto::version::Version;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -82,7 +84,7 @@ pub struct Delivered {
 #[derive(Debug)]
 pub struct ClientHandle {
     id: ClientId,
-    version: u16,
+    params: TransmissionParams,
     connected: AtomicBool,
     subscriptions: Mutex<HashMap<EntityId, Sub>>,
     ntf_subscriptions: Mutex<HashSet<EntityId>>,
@@ -97,9 +99,23 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl ClientHandle {
     /// A connected client with negotiated `version`, whose writer reads `send_jobs`.
     pub fn new(id: ClientId, version: u16, send_jobs: mpsc::Sender<SendJob>) -> Self {
+        ClientHandle::for_connection(
+            id,
+            TransmissionParams::new(Version(version), Vec::new()),
+            send_jobs,
+        )
+    }
+
+    /// A connected client with the transmission parameters of its connection (version and
+    /// session id decide how events to it are encoded).
+    pub fn for_connection(
+        id: ClientId,
+        params: TransmissionParams,
+        send_jobs: mpsc::Sender<SendJob>,
+    ) -> Self {
         ClientHandle {
             id,
-            version,
+            params,
             connected: AtomicBool::new(true),
             subscriptions: Mutex::new(HashMap::new()),
             ntf_subscriptions: Mutex::new(HashSet::new()),
@@ -113,7 +129,21 @@ impl ClientHandle {
 
     /// Negotiated SMP version of the connection.
     pub fn version(&self) -> u16 {
-        self.version
+        self.params.version.0
+    }
+
+    /// How transmissions to this connection are encoded.
+    pub fn params(&self) -> &TransmissionParams {
+        &self.params
+    }
+
+    /// Whether the connection holds any subscription that keeps it from being dropped as
+    /// inactive (SUB or NSUB; GET-only records do not count — `Server.hs: noSubscriptions`).
+    pub fn has_subscriptions(&self) -> bool {
+        let subscribed = lock(&self.subscriptions)
+            .values()
+            .any(|sub| matches!(sub.mode, SubMode::Subscribed { .. }));
+        subscribed || !lock(&self.ntf_subscriptions).is_empty()
     }
 
     /// Marks the connection closed: the hubs stop recording subscriptions for it and no events

@@ -9,6 +9,8 @@ use crate::client::ClientHandle;
 use crate::clock::{Clock, Random, SystemClock};
 use crate::notifications::{MsgNtf, NtfStore};
 use crate::periodic::{deliver_notifications, flush_pending_events};
+use crate::store::memory::MemoryStore;
+use crate::store::Store;
 use crate::subscriptions::{ClientId, HubEvent, HubKind, SubscriptionHub};
 use smp_proto::ids::EntityId;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +43,15 @@ pub struct ServerSettings {
     pub expire_messages_on_send: bool,
     /// Notification expiry (`defaultNtfExpiration`: 24 h, checked hourly).
     pub ntf_expiration: Expiration,
+    /// Expire messages once when the server starts (`expire_messages_on_start`).
+    pub expire_messages_on_start: bool,
+    /// Disconnect clients without subscriptions after this long without traffic
+    /// (`[INACTIVE_CLIENTS]`); `None` keeps them.
+    pub inactive_clients: Option<Expiration>,
+    /// Whether this server acts as an SMP proxy for PRXY/PFWD (`allowSMPProxy`). This build has
+    /// no proxy role, so PRXY is answered `ERR PROXY BASIC_AUTH` as the reference does when
+    /// proxying is not allowed.
+    pub allow_smp_proxy: bool,
     /// Capacity of each connection's channels, in jobs (`tbqSize`, 128).
     pub queue_size: usize,
 }
@@ -61,6 +72,9 @@ impl Default for ServerSettings {
                 ttl: Duration::from_secs(24 * 3_600),
                 check_interval: Duration::from_secs(3_600),
             },
+            expire_messages_on_start: true,
+            inactive_clients: None,
+            allow_smp_proxy: false,
             queue_size: 128,
         }
     }
@@ -78,6 +92,8 @@ pub trait EventEncoder: Send + Sync + 'static {
 /// The shared server state.
 pub struct ServerState {
     pub settings: ServerSettings,
+    /// Queues and messages.
+    pub store: Arc<dyn Store>,
     /// Recipients subscribed with SUB (`subscribers`).
     pub subscribers: Arc<SubscriptionHub<ClientHandle>>,
     /// Notifiers subscribed with NSUB (`ntfSubscribers`).
@@ -106,6 +122,7 @@ impl ServerState {
     pub fn with(settings: ServerSettings, clock: Arc<dyn Clock>, random: Random) -> Self {
         ServerState {
             settings,
+            store: Arc::new(MemoryStore::default()),
             subscribers: Arc::new(SubscriptionHub::new(HubKind::Queues)),
             ntf_subscribers: Arc::new(SubscriptionHub::new(HubKind::Notifiers)),
             notifications: NtfStore::new(),
@@ -113,6 +130,12 @@ impl ServerState {
             random,
             next_client_id: AtomicU64::new(0),
         }
+    }
+
+    /// Replaces the store (before serving).
+    pub fn with_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = store;
+        self
     }
 
     /// A fresh connection number (`clientSeq`).

@@ -1,0 +1,63 @@
+//! Running the whole server (`Server.hs: smpServer`): the listener with the command handler, the
+//! periodic event tasks (pending `END`/`DELD`, `NMSG`, notification expiry) and message expiry
+//! (at start and every check interval; `expireMessagesThread`).
+
+use crate::listener::{self, ListenerSettings};
+use crate::session::{CommandHandler, WireEvents};
+use crate::state::ServerState;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Serves until `shutdown` is cancelled.
+pub async fn run(
+    state: Arc<ServerState>,
+    settings: ListenerSettings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let bound = listener::bind(&settings).await?;
+    run_bound(state, bound, shutdown).await
+}
+
+/// Serves already bound listeners (tests learn the port first).
+pub async fn run_bound(
+    state: Arc<ServerState>,
+    bound: listener::BoundListeners,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let events =
+        tokio::spawn(Arc::clone(&state).run_event_tasks(Arc::new(WireEvents), shutdown.clone()));
+    let expiry = tokio::spawn(expire_messages(Arc::clone(&state), shutdown.clone()));
+    let handler = Arc::new(CommandHandler {
+        state: Arc::clone(&state),
+    });
+    let served = bound.serve(handler, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = events.await;
+    let _ = expiry.await;
+    served
+}
+
+/// Deletes expired messages now (if configured) and then every check interval.
+pub async fn expire_messages(state: Arc<ServerState>, shutdown: CancellationToken) {
+    let Some(expiration) = state.settings.message_expiration else {
+        return;
+    };
+    let ttl = i64::try_from(expiration.ttl.as_secs()).unwrap_or(i64::MAX);
+    let mut timer = tokio::time::interval(expiration.check_interval);
+    timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    if !state.settings.expire_messages_on_start {
+        timer.tick().await;
+    }
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = timer.tick() => {
+                let before = state.clock.seconds().saturating_sub(ttl);
+                let expired = state.store.expire_all_messages(before);
+                if expired > 0 {
+                    tracing::info!(expired, "expired messages");
+                }
+            }
+        }
+    }
+}

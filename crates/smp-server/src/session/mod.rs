@@ -1,0 +1,200 @@
+//! A served connection (`Server.hs: runClientTransport`): three parts joined by bounded channels
+//! — the reader (blocks → verified command groups, errors straight to the writer), the processor
+//! (groups → responses in order, with the messages to deliver after them) and the writer
+//! (responses, pushes and events → blocks) — plus the inactive-client check. When any part ends,
+//! the connection closes and its subscriptions are forgotten without events.
+
+pub mod processor;
+mod queues;
+pub mod reader;
+mod receiving;
+mod relay;
+mod sending;
+pub mod sink;
+pub mod verify;
+
+use crate::client::{ClientHandle, SendJob};
+use crate::listener::{Connection, ConnectionHandler};
+use crate::notifications::MsgNtf;
+use crate::state::{EventEncoder, Expiration, ServerState};
+use crate::subscriptions::HubEvent;
+use processor::{Session, VerifiedCommand};
+use sink::BlockSink;
+use smp_proto::codec::ShortBytes;
+use smp_proto::ids::{CorrId, EntityId};
+use smp_proto::response::Response;
+use smp_proto::transmission::{encode_server, TransmissionParams};
+use smp_transport::handshake::{ServerConnection, StreamReader};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::debug;
+
+/// The connection handler `start` serves with.
+#[derive(Debug, Clone)]
+pub struct CommandHandler {
+    pub state: Arc<ServerState>,
+}
+
+impl ConnectionHandler for CommandHandler {
+    async fn serve(&self, connection: Connection, shutdown: CancellationToken) {
+        serve_connection(Arc::clone(&self.state), connection, shutdown).await;
+    }
+}
+
+/// Encodes `END`/`DELD`/`NMSG` events for a connection (its version and session id).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WireEvents;
+
+impl EventEncoder for WireEvents {
+    fn hub_event(&self, client: &ClientHandle, entity: &EntityId, event: HubEvent) -> Vec<u8> {
+        let response = match event {
+            HubEvent::End => Response::End,
+            HubEvent::Deleted => Response::Deld,
+        };
+        encode_server(client.params(), &CorrId::empty(), entity, &response)
+    }
+
+    fn notification(&self, client: &ClientHandle, notifier_id: &EntityId, ntf: &MsgNtf) -> Vec<u8> {
+        let response = Response::Nmsg {
+            nonce: ntf.nonce,
+            // 144 bytes: always fits.
+            encrypted_meta: ShortBytes::new(ntf.encrypted_meta.clone()).unwrap_or_default(),
+        };
+        encode_server(client.params(), &CorrId::empty(), notifier_id, &response)
+    }
+}
+
+/// Serves one established connection until the peer leaves, a part fails, the client is
+/// dropped as inactive, or `shutdown`.
+pub async fn serve_connection<S>(
+    state: Arc<ServerState>,
+    connection: ServerConnection<S>,
+    shutdown: CancellationToken,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send,
+{
+    let ServerConnection {
+        handshake,
+        reader,
+        writer,
+    } = connection;
+    let params = TransmissionParams::new(handshake.version, handshake.session_id.clone());
+    let queue_size = state.settings.queue_size.max(1);
+    let (send_jobs, send_jobs_rx) = mpsc::channel(queue_size);
+    let client = Arc::new(ClientHandle::for_connection(
+        state.next_client_id(),
+        params,
+        send_jobs,
+    ));
+    let session_secret = handshake
+        .client_session_key
+        .as_ref()
+        .map(|key| handshake.server_session_key.diffie_hellman(key));
+    let session = Session {
+        state: Arc::clone(&state),
+        client: Arc::clone(&client),
+        server_key: handshake.server_session_key,
+        session_secret,
+    };
+    let now = state.clock.seconds();
+    let last_received = Arc::new(AtomicI64::new(now));
+    let last_sent = Arc::new(AtomicI64::new(now));
+    let mut sink = BlockSink {
+        writer,
+        last_sent: Arc::clone(&last_sent),
+        clock: Arc::clone(&state.clock),
+    };
+    let (groups, groups_rx) = mpsc::channel(queue_size);
+    {
+        let reading = read_blocks(&session, reader, groups, &last_received);
+        let processing = process_groups(&session, groups_rx);
+        let writing = crate::writer::run(send_jobs_rx, &mut sink);
+        let inactivity = inactive(&session, &last_received, &last_sent);
+        tokio::select! {
+            _ = shutdown.cancelled() => debug!("server stopping"),
+            () = reading => debug!("reader ended"),
+            () = processing => debug!("processor ended"),
+            result = writing => if let Err(error) = result {
+                debug!(%error, "writer ended");
+            },
+            () = inactivity => debug!("inactive client disconnected"),
+        }
+    }
+    state.client_disconnected(&client);
+    // Best effort close_notify; the peer may already be gone.
+    let _ = sink.writer.shutdown().await;
+}
+
+/// Reads blocks until the connection fails (`receive`).
+async fn read_blocks<S: AsyncRead + AsyncWrite + Unpin>(
+    session: &Session,
+    mut reader: StreamReader<S>,
+    groups: mpsc::Sender<Vec<VerifiedCommand>>,
+    last_received: &AtomicI64,
+) {
+    loop {
+        let received = match reader.read_content().await {
+            Ok(content) => session.receive_block(&content),
+            Err(error) if error.is_fatal() => {
+                debug!(%error, "connection ended");
+                return;
+            }
+            Err(_) => reader::ReceivedBlock {
+                commands: Vec::new(),
+                errors: vec![reader::block_error()],
+            },
+        };
+        last_received.store(session.now(), Ordering::Relaxed);
+        if !received.commands.is_empty() && groups.send(received.commands).await.is_err() {
+            return;
+        }
+        if !received.errors.is_empty() {
+            let job = SendJob::of(session.encode(&received.errors));
+            if session.client.send_jobs().send(job).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+/// Processes groups in arrival order (`client`).
+async fn process_groups(session: &Session, mut groups: mpsc::Receiver<Vec<VerifiedCommand>>) {
+    while let Some(group) = groups.recv().await {
+        let (responses, messages) = session.process_group(group);
+        let job = SendJob {
+            transmissions: session.encode(&responses),
+            deliveries: session.encode(&messages),
+        };
+        if session.client.send_jobs().send(job).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// `disconnectTransport`: returns when a client without subscriptions has been silent in both
+/// directions for longer than the configured time; never without that setting.
+async fn inactive(session: &Session, last_received: &AtomicI64, last_sent: &AtomicI64) {
+    let Some(Expiration {
+        ttl,
+        check_interval,
+    }) = session.state.settings.inactive_clients
+    else {
+        return std::future::pending().await;
+    };
+    let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+    loop {
+        tokio::time::sleep(check_interval).await;
+        if session.client.has_subscriptions() {
+            continue;
+        }
+        let last = last_received
+            .load(Ordering::Relaxed)
+            .max(last_sent.load(Ordering::Relaxed));
+        if last < session.now().saturating_sub(ttl) {
+            return;
+        }
+    }
+}
