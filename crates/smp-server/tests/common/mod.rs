@@ -129,7 +129,34 @@ impl TestServer {
         self.launch();
     }
 
-    /// Stops the process, if it runs.
+    /// Stops the process with SIGINT (the signal on which the reference saves messages), waits
+    /// for it to exit, and starts it again with the same directories and port.
+    pub fn restart_gracefully(&mut self) {
+        self.terminate();
+        self.launch();
+    }
+
+    /// Sends SIGINT and waits for the exit (SIGKILL after [`START_TIMEOUT`]).
+    pub fn terminate(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + START_TIMEOUT;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("smp-server did not exit after SIGINT:\n{}", self.output());
+    }
+
+    /// Stops the process (SIGKILL), if it runs.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
