@@ -28,7 +28,7 @@ pub enum TransportHost {
 impl TransportHost {
     /// Parses the longest host at the start of `text`, returning it and the bytes consumed
     /// (`instance StrEncoding TransportHost: strP`).
-    fn parse_prefix(text: &[u8]) -> DecodeResult<(Self, usize)> {
+    pub(crate) fn parse_prefix(text: &[u8]) -> DecodeResult<(Self, usize)> {
         if let Some(result) = parse_ipv4_prefix(text) {
             return Ok(result);
         }
