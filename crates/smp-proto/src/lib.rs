@@ -21,3 +21,6 @@ pub mod text;
 pub mod transmission;
 pub mod version;
 pub mod x509;
+
+#[cfg(test)]
+mod roundtrip_tests;
