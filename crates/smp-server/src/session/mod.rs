@@ -198,3 +198,6 @@ async fn inactive(session: &Session, last_received: &AtomicI64, last_sent: &Atom
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

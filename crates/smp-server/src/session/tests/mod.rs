@@ -1,0 +1,7 @@
+//! In-process tests of command processing: every command and error, with the version
+//! differences (spec §5.7–§7).
+
+mod commands;
+mod delivery;
+mod harness;
+mod relay;
