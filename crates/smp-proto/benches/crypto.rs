@@ -5,8 +5,8 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use smp_proto::crypto::{
-    cb_authenticate, cb_verify, CbNonce, Ed25519SigningKey, Ed448SigningKey, SecretBox,
-    X25519KeyPair,
+    cb_authenticate, cb_decrypt, cb_encrypt, cb_verify, sb_decrypt, sb_encrypt, CbNonce,
+    Ed25519SigningKey, Ed448SigningKey, SbKey, SecretBox, X25519KeyPair,
 };
 use xsalsa20poly1305::aead::{AeadInPlace, KeyInit};
 
@@ -112,5 +112,45 @@ fn signatures_and_dh(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, boxes, signatures_and_dh);
+/// The SMP-level boxes on a 16 KB padded message: `cbEncrypt`/`cbDecrypt` (crypto_box with a
+/// precomputed DH secret, and with the X25519 agreement in each iteration) and
+/// `sbEncrypt`/`sbDecrypt` (secret box).
+fn smp_boxes(c: &mut Criterion) {
+    let nonce = CbNonce([9; 24]);
+    let message = vec![0x61u8; SIZE - 2];
+    let mut group = c.benchmark_group("smp_boxes_16KB");
+    group.throughput(Throughput::Bytes(SIZE as u64));
+
+    let mut rng = rand::thread_rng();
+    let ours = X25519KeyPair::generate(&mut rng);
+    let theirs = X25519KeyPair::generate(&mut rng);
+    let secret = ours.diffie_hellman(theirs.public_key());
+    group.bench_function("crypto_box_encrypt_decrypt", |b| {
+        b.iter(|| {
+            let sealed = cb_encrypt(&secret, &nonce, black_box(&message), SIZE)
+                .expect("message fits the padded length");
+            cb_decrypt(&secret, &nonce, &sealed).is_ok()
+        })
+    });
+    group.bench_function("crypto_box_with_dh_encrypt_decrypt", |b| {
+        b.iter(|| {
+            let secret = ours.diffie_hellman(black_box(theirs.public_key()));
+            let sealed = cb_encrypt(&secret, &nonce, black_box(&message), SIZE)
+                .expect("message fits the padded length");
+            let secret = theirs.diffie_hellman(ours.public_key());
+            cb_decrypt(&secret, &nonce, &sealed).is_ok()
+        })
+    });
+    let key = SbKey([0x17; 32]);
+    group.bench_function("secret_box_encrypt_decrypt", |b| {
+        b.iter(|| {
+            let sealed = sb_encrypt(&key, &nonce, black_box(&message), SIZE)
+                .expect("message fits the padded length");
+            sb_decrypt(&key, &nonce, &sealed).is_ok()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, boxes, smp_boxes, signatures_and_dh);
 criterion_main!(benches);
