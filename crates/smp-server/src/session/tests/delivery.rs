@@ -2,6 +2,7 @@
 //! §7.1–§7.7).
 
 use super::harness::*;
+use crate::clock::Clock;
 use crate::state::{Expiration, ServerSettings};
 use crate::subscriptions::HubEvent;
 use smp_client::{AuthAlgorithm, AuthKeyPair};
@@ -362,4 +363,42 @@ async fn expiry_removes_old_messages() {
         .request(queue.rid(), Command::Get, Some(&queue.recipient))
         .unwrap();
     assert_eq!(body(&queue.decrypt(&message)), b"new");
+}
+
+#[tokio::test(start_paused = true)]
+async fn inactive_clients_without_subscriptions_are_dropped() {
+    use std::sync::atomic::AtomicI64;
+    let settings = ServerSettings {
+        inactive_clients: Some(Expiration {
+            ttl: Duration::from_secs(60),
+            check_interval: Duration::from_secs(10),
+        }),
+        ..ServerSettings::default()
+    };
+    let server = Server::with(settings, 128);
+    let mut conn = server.connect(18);
+    let last_received = AtomicI64::new(NOW);
+    let last_sent = AtomicI64::new(NOW);
+    // with a subscription the client stays, however long it is silent
+    let queue = conn.create_queue();
+    conn.request(queue.rid(), Command::Sub, Some(&queue.recipient))
+        .unwrap();
+    server.clock.advance(Duration::from_secs(1000));
+    let check = crate::session::inactive(&conn.session, &last_received, &last_sent);
+    assert!(tokio::time::timeout(Duration::from_secs(100), check)
+        .await
+        .is_err());
+    // without subscriptions it is dropped at the next check
+    conn.request(queue.rid(), Command::Del, Some(&queue.recipient))
+        .unwrap();
+    let check = crate::session::inactive(&conn.session, &last_received, &last_sent);
+    assert!(tokio::time::timeout(Duration::from_secs(11), check)
+        .await
+        .is_ok());
+    // recent traffic keeps it
+    last_received.store(server.clock.seconds(), std::sync::atomic::Ordering::Relaxed);
+    let check = crate::session::inactive(&conn.session, &last_received, &last_sent);
+    assert!(tokio::time::timeout(Duration::from_secs(30), check)
+        .await
+        .is_err());
 }
