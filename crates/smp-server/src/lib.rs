@@ -14,6 +14,7 @@ pub mod queue_info;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod stats;
 pub mod store;
 pub mod subscriptions;
 pub mod writer;
