@@ -68,7 +68,6 @@ async fn handshake_and_ping_at_versions() {
 }
 
 #[tokio::test]
-#[ignore = "needs command processing (issue #4)"]
 async fn malformed_input_gets_err_block_and_the_connection_stays() {
     let server = TestServer::start();
     for version in [7, 18] {
@@ -139,7 +138,6 @@ async fn batched_pings_get_their_own_responses() {
 }
 
 #[tokio::test]
-#[ignore = "needs command processing (issue #4)"]
 async fn create_queue_in_every_version_form() {
     let server = TestServer::start();
     for version in [6, 7, 8, 9, 10, 11, 14, 15, 16, 17, 18] {
@@ -262,7 +260,6 @@ fn body_of(body: &RcvMsgBody) -> &[u8] {
 }
 
 #[tokio::test]
-#[ignore = "needs command processing (issue #4)"]
 async fn send_receive_ack_round_trip() {
     let server = TestServer::start();
     for version in [6, 7, 9, 11, 15, 18] {
@@ -275,7 +272,6 @@ async fn send_receive_ack_round_trip() {
 }
 
 #[tokio::test]
-#[ignore = "needs command processing (issue #4)"]
 async fn batched_subscriptions_across_blocks() {
     let server = TestServer::start();
     let owner = connect(&server, 18).await;
@@ -301,7 +297,6 @@ async fn batched_subscriptions_across_blocks() {
 }
 
 #[tokio::test]
-#[ignore = "needs command processing (issue #4)"]
 async fn end_on_subscription_takeover() {
     let server = TestServer::start();
     let first = connect(&server, 18).await;
@@ -320,7 +315,6 @@ async fn end_on_subscription_takeover() {
 }
 
 #[tokio::test]
-#[ignore = "needs command processing (issue #4)"]
 async fn deletion_sends_deld_to_the_other_subscriber() {
     let server = TestServer::start();
     for (version, expected) in [(18, EventKind::Deleted), (9, EventKind::End)] {
@@ -346,7 +340,6 @@ async fn deletion_sends_deld_to_the_other_subscriber() {
 }
 
 #[tokio::test]
-#[ignore = "needs command processing (issue #4)"]
 async fn get_and_ack_without_subscription() {
     let server = TestServer::start();
     let owner = connect(&server, 18).await;
@@ -389,7 +382,6 @@ async fn get_and_ack_without_subscription() {
 }
 
 #[tokio::test]
-#[ignore = "needs command processing (issue #4)"]
 async fn quota_of_128_and_the_marker() {
     let server = TestServer::start();
     let recipient = connect(&server, 18).await;
@@ -440,7 +432,6 @@ async fn quota_of_128_and_the_marker() {
 }
 
 #[tokio::test]
-#[ignore = "needs command processing (issue #4)"]
 async fn notifications_nkey_nsub_nmsg() {
     let server = TestServer::start();
     let recipient = connect(&server, 18).await;
@@ -491,7 +482,6 @@ async fn notifications_nkey_nsub_nmsg() {
 }
 
 #[tokio::test]
-#[ignore = "needs command processing (issue #4)"]
 async fn short_links() {
     let server = TestServer::start();
     let owner = connect(&server, 18).await;
@@ -551,7 +541,6 @@ async fn short_links() {
 }
 
 #[tokio::test]
-#[ignore = "needs command processing (issue #4)"]
 async fn app_test_server_sequence() {
     let server = TestServer::start();
     for version in [6, 9, 18] {
@@ -562,7 +551,6 @@ async fn app_test_server_sequence() {
 }
 
 #[tokio::test]
-#[ignore = "needs command processing (issue #4)"]
 async fn test_server_with_a_server_password() {
     let server = TestServer::start_with(ServerOptions {
         init_args: vec!["--password".into(), "s3cret".into()],
