@@ -1,0 +1,374 @@
+//! The store log file `smp-server-store.log` (`StoreLog.hs`, `StoreLog/ReadWrite.hs`): appending
+//! one line per change, replaying a file into a [`QueueStore`], and the start-up compaction with
+//! the reference's `.start` / `.bak` / timestamped backups and backup pruning.
+//!
+//! Damage handling: a final line without `\n` that does not parse is a torn write — reported and
+//! dropped. A line starting with an unknown tag (a newer version's record) is skipped with a
+//! warning, as the reference skips every line it cannot parse. Any other unparsable line is an
+//! error naming the file and line with [`DamagePolicy::Strict`], or skipped like the reference
+//! with [`DamagePolicy::Lenient`]. Changes that fail (unknown queue, duplicate ids) are reported
+//! and skipped, as the reference logs and skips them.
+
+use crate::log_record::{LineError, StoreLogRecord};
+use crate::queue_store::QueueStore;
+use crate::time::Timestamp;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// When to fsync the store log after appending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FsyncPolicy {
+    /// Flush each line to the OS, never fsync (the reference's `hFlush` per record).
+    #[default]
+    Never,
+    /// fsync (data) after every record: survives power loss, costs a disk round trip per change.
+    EveryRecord,
+}
+
+/// What to do with an unparsable line that is not the torn last line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DamagePolicy {
+    /// Fail with [`StoreLogError::Damaged`] (unknown record tags are still skipped).
+    #[default]
+    Strict,
+    /// Print-and-skip like the reference (`readQueueStore`: `Error parsing log: ...`).
+    Lenient,
+}
+
+/// A store log failure that stops the start.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreLogError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}, line {line}: {reason}; fix or remove the line (the last good state is in the newest timestamped backup)")]
+    Damaged {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreLogError + '_ {
+    move |source| StoreLogError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A line that was skipped, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineIssue {
+    /// 1-based line number.
+    pub line: usize,
+    pub message: String,
+}
+
+/// What replaying a store log found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Lines read (`Processed: <n> log lines`).
+    pub lines: usize,
+    /// Unknown record types and (lenient mode) unparsable lines, skipped.
+    pub skipped_lines: Vec<LineIssue>,
+    /// A torn final line, dropped.
+    pub torn_tail: Option<LineIssue>,
+    /// Records whose change failed (unknown or deleted queue, duplicate id), skipped.
+    pub failed_changes: Vec<LineIssue>,
+}
+
+/// The append side of the store log (`StoreLog 'WriteMode`).
+#[derive(Debug)]
+pub struct StoreLogWriter {
+    path: PathBuf,
+    file: File,
+    fsync: FsyncPolicy,
+    line: Vec<u8>,
+}
+
+impl StoreLogWriter {
+    /// Opens `path` for appending, creating it if needed.
+    pub fn open_append(path: &Path, fsync: FsyncPolicy) -> io::Result<StoreLogWriter> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(StoreLogWriter {
+            path: path.to_path_buf(),
+            file,
+            fsync,
+            line: Vec::with_capacity(512),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends one record as a single write of the line and its `\n` (`writeStoreLogRecord`).
+    pub fn append(&mut self, record: &StoreLogRecord) -> io::Result<()> {
+        self.line.clear();
+        record.encode(&mut self.line);
+        self.line.push(b'\n');
+        self.file.write_all(&self.line)?;
+        if self.fsync == FsyncPolicy::EveryRecord {
+            self.file.sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// fsyncs the file (at shutdown).
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_all()
+    }
+}
+
+/// Replays `path` into `store` (`readQueueStore`).
+pub fn replay_store_log(
+    path: &Path,
+    store: &QueueStore,
+    policy: DamagePolicy,
+) -> Result<ReplayReport, StoreLogError> {
+    let file = File::open(path).map_err(io_error(path))?;
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut report = ReplayReport::default();
+    let mut line = Vec::with_capacity(1024);
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(io_error(path))?;
+        if read == 0 {
+            break;
+        }
+        report.lines += 1;
+        let complete = line.last() == Some(&b'\n');
+        let text = if complete {
+            &line[..line.len() - 1]
+        } else {
+            &line[..]
+        };
+        let record = match StoreLogRecord::parse(text) {
+            Ok(record) => record,
+            Err(error) => {
+                let issue = LineIssue {
+                    line: report.lines,
+                    message: format!("{error} - {}", preview(text)),
+                };
+                if !complete {
+                    tracing::warn!(line = issue.line, "store log: dropping torn last line");
+                    report.torn_tail = Some(issue);
+                } else if error == LineError::UnknownTag || policy == DamagePolicy::Lenient {
+                    tracing::warn!(
+                        line = issue.line,
+                        "store log: skipping line: {}",
+                        issue.message
+                    );
+                    report.skipped_lines.push(issue);
+                } else {
+                    return Err(StoreLogError::Damaged {
+                        path: path.to_path_buf(),
+                        line: report.lines,
+                        reason: issue.message,
+                    });
+                }
+                continue;
+            }
+        };
+        if let Err(error) = store.replay(&record) {
+            let message = format!("{}: {error}", tag_of(text));
+            tracing::warn!(
+                line = report.lines,
+                "store log: change not applied: {message}"
+            );
+            report.failed_changes.push(LineIssue {
+                line: report.lines,
+                message,
+            });
+        }
+    }
+    Ok(report)
+}
+
+fn tag_of(line: &[u8]) -> String {
+    String::from_utf8_lossy(line.split(|b| *b == b' ').next().unwrap_or_default()).into_owned()
+}
+
+fn preview(line: &[u8]) -> String {
+    String::from_utf8_lossy(&line[..line.len().min(100)]).into_owned()
+}
+
+/// Writes the current state of `store` to `path` (truncating), flushes and fsyncs it
+/// (`writeQueueStore`). Returns the number of records.
+pub fn write_snapshot(path: &Path, store: &QueueStore) -> Result<usize, StoreLogError> {
+    let file = File::create(path).map_err(io_error(path))?;
+    let mut out = BufWriter::with_capacity(1 << 16, file);
+    let mut line = Vec::with_capacity(512);
+    let mut count = 0usize;
+    let mut result = Ok(());
+    store.snapshot_records(|record| {
+        if result.is_err() {
+            return;
+        }
+        line.clear();
+        record.encode(&mut line);
+        line.push(b'\n');
+        result = out.write_all(&line);
+        count += 1;
+    });
+    result.map_err(io_error(path))?;
+    let file = out
+        .into_inner()
+        .map_err(|error| io_error(path)(error.into_error()))?;
+    file.sync_all().map_err(io_error(path))?;
+    Ok(count)
+}
+
+fn sync_directory(path: &Path) -> Result<(), StoreLogError> {
+    let directory = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    File::open(directory)
+        .and_then(|d| d.sync_all())
+        .map_err(io_error(directory))
+}
+
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// What opening the store log at start did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StartReport {
+    /// A `.start` file from an interrupted compaction was restored (the incomplete file, if any,
+    /// kept as `.bak`).
+    pub restored_from_start: bool,
+    /// The replay, when the file existed.
+    pub replay: Option<ReplayReport>,
+    /// Records in the compacted file.
+    pub compacted_records: usize,
+    /// Where the pre-compaction file was kept (`original state preserved as ...`).
+    pub backup: Option<PathBuf>,
+    /// Old backups removed (`Removed <n> backups:`).
+    pub removed_backups: Vec<PathBuf>,
+}
+
+/// Opens the store log at start (`readWriteStoreLog`): restores an interrupted compaction, replays
+/// the file into `store`, compacts it (rename to `.start`, write the state, fsync, fsync the
+/// directory, rename `.start` to `<file>.<ISO-8601 time>`), prunes old backups, and returns the
+/// writer for appending. `now` names the backup and drives pruning.
+pub fn open_store_log(
+    path: &Path,
+    store: &QueueStore,
+    damage: DamagePolicy,
+    fsync: FsyncPolicy,
+    now: SystemTime,
+) -> Result<(StoreLogWriter, StartReport), StoreLogError> {
+    let mut report = StartReport::default();
+    let start = with_suffix(path, ".start");
+    if start.exists() {
+        tracing::warn!(
+            "Server terminated abnormally on last start, restoring state from {}",
+            start.display()
+        );
+        if path.exists() {
+            let bak = with_suffix(path, ".bak");
+            fs::rename(path, &bak).map_err(io_error(path))?;
+            tracing::info!(
+                "preserved incomplete state {} as {}",
+                path.display(),
+                bak.display()
+            );
+        }
+        fs::rename(&start, path).map_err(io_error(&start))?;
+        report.restored_from_start = true;
+    }
+    if path.exists() {
+        report.replay = Some(replay_store_log(path, store, damage)?);
+        fs::rename(path, &start).map_err(io_error(path))?;
+        sync_directory(path)?;
+        tracing::info!("compacting store log (do not terminate)...");
+        report.compacted_records = write_snapshot(path, store)?;
+        sync_directory(path)?;
+        let backup = with_suffix(
+            path,
+            &format!(".{}", Timestamp::from_system(now).to_iso8601()),
+        );
+        fs::rename(&start, &backup).map_err(io_error(&start))?;
+        sync_directory(path)?;
+        tracing::info!("original state preserved as {}", backup.display());
+        report.backup = Some(backup);
+        report.removed_backups = remove_store_log_backups(path, now)?;
+    } else {
+        tracing::info!("creating store log...");
+        write_snapshot(path, store)?;
+        sync_directory(path)?;
+    }
+    let writer = StoreLogWriter::open_append(path, fsync).map_err(io_error(path))?;
+    Ok((writer, report))
+}
+
+/// Backups younger than this are always kept.
+const KEEP_ALL_NEWER_THAN: i64 = 86_400;
+/// Of the older backups, this many newest are always kept.
+const MIN_OLD_BACKUPS: usize = 3;
+/// Backups are only removed when older than this.
+const OLD_BACKUP_TTL: i64 = 21 * 86_400;
+
+/// Prunes `<file>.<ISO-8601>` backups (`removeStoreLogBackups`): keeps everything younger than a
+/// day, the newest 3 older ones, and anything younger than 21 days. Returns the removed paths.
+pub fn remove_store_log_backups(
+    path: &Path,
+    now: SystemTime,
+) -> Result<Vec<PathBuf>, StoreLogError> {
+    let directory = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let Some(file_name) = path.file_name().and_then(|name| name.to_str()) else {
+        return Ok(Vec::new());
+    };
+    let prefix = format!("{file_name}.");
+    let mut backups: Vec<(Timestamp, PathBuf)> = Vec::new();
+    for entry in fs::read_dir(directory).map_err(io_error(directory))? {
+        let entry = entry.map_err(io_error(directory))?;
+        let name = entry.file_name();
+        let Some(time) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(&prefix))
+            .and_then(Timestamp::parse_iso8601)
+        else {
+            continue;
+        };
+        backups.push((time, entry.path()));
+    }
+    backups.sort();
+    let now = Timestamp::from_system(now);
+    let day_ago = Timestamp {
+        seconds: now.seconds - KEEP_ALL_NEWER_THAN,
+        nanos: now.nanos,
+    };
+    let ttl_ago = Timestamp {
+        seconds: now.seconds - OLD_BACKUP_TTL,
+        nanos: now.nanos,
+    };
+    let older: Vec<&(Timestamp, PathBuf)> =
+        backups.iter().filter(|(time, _)| *time < day_ago).collect();
+    let candidates = older.len().saturating_sub(MIN_OLD_BACKUPS);
+    let mut removed = Vec::new();
+    for (time, backup) in older.into_iter().take(candidates) {
+        if *time < ttl_ago {
+            fs::remove_file(backup).map_err(io_error(backup))?;
+            removed.push(backup.clone());
+        }
+    }
+    if !removed.is_empty() {
+        tracing::info!("Removed {} backups", removed.len());
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+#[path = "store_log_tests.rs"]
+mod tests;
