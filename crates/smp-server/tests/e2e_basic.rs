@@ -581,3 +581,80 @@ async fn test_server_reports_the_connect_step() {
         .expect_err("nothing listens there");
     assert_eq!(failure.step, TestStep::Connect);
 }
+
+#[tokio::test]
+async fn message_size_limits_and_authorization_errors() {
+    let server = TestServer::start();
+    // Maximum SEND body per version (`Protocol.maxMessageLength`).
+    for (version, limit) in [(7u16, 16088usize), (8, 16064), (11, 16048), (18, 16048)] {
+        let client = connect(&server, version).await;
+        let queue = client
+            .create_queue(NewQueue {
+                subscribe: false,
+                ..NewQueue::default()
+            })
+            .await
+            .expect("NEW");
+        client
+            .send(&queue.sender_id, None, false, &vec![b'x'; limit])
+            .await
+            .unwrap_or_else(|error| panic!("v{version}: SEND of {limit} bytes: {error}"));
+        let error = client
+            .send(&queue.sender_id, None, false, &vec![b'x'; limit + 1])
+            .await
+            .expect_err("SEND over the limit");
+        assert_eq!(
+            error.server_error().as_deref(),
+            Some("LARGE_MSG"),
+            "v{version}"
+        );
+        let message = client.get(&queue).await.expect("GET").expect("MSG");
+        match message.body {
+            RcvMsgBody::Message { body, .. } => assert_eq!(body.len(), limit),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let client = connect(&server, 18).await;
+    let queue = client.create_queue(NewQueue::default()).await.expect("NEW");
+    // A recipient command without authorization.
+    let error = client
+        .request_raw(&queue.recipient_id, None, b"SUB")
+        .await
+        .expect_err("SUB without key");
+    assert_eq!(error.server_error().as_deref(), Some("CMD NO_AUTH"));
+    // Signed with a key the queue does not have.
+    let stranger = AuthKeyPair::generate(AuthAlgorithm::Ed25519).expect("key");
+    let error = client
+        .request_raw(&queue.recipient_id, Some(&stranger), b"SUB")
+        .await
+        .expect_err("SUB with a foreign key");
+    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    // KEY with one key, then another: the sender key never changes.
+    let first = AuthKeyPair::generate(AuthAlgorithm::Ed25519).expect("key");
+    client
+        .secure(&queue, first.public_key())
+        .await
+        .expect("KEY");
+    client
+        .secure(&queue, first.public_key())
+        .await
+        .expect("the same KEY again");
+    let error = client
+        .secure(&queue, stranger.public_key())
+        .await
+        .expect_err("a different KEY");
+    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    // SKEY is for messaging queues only.
+    let contact = client
+        .create_queue(NewQueue {
+            mode: Some(QueueMode::Contact),
+            ..NewQueue::default()
+        })
+        .await
+        .expect("NEW contact");
+    let error = client
+        .secure_by_sender(&contact.sender_id, &stranger)
+        .await
+        .expect_err("SKEY on a contact queue");
+    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+}
