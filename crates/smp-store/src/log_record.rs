@@ -555,4 +555,4 @@ fn parse_service(cursor: &mut Cursor<'_>) -> TextResult<ServiceRecord> {
 
 #[cfg(test)]
 #[path = "log_record_tests.rs"]
-mod tests;
+pub(crate) mod tests;
