@@ -9,7 +9,7 @@ use crate::client::ClientHandle;
 use crate::clock::{Clock, Random, SystemClock};
 use crate::notifications::{MsgNtf, NtfStore};
 use crate::periodic::{deliver_notifications, flush_pending_events};
-use crate::store::memory::MemoryStore;
+use crate::store::backend::StoreBackend;
 use crate::store::Store;
 use crate::subscriptions::{ClientId, HubEvent, HubKind, SubscriptionHub};
 use smp_proto::ids::EntityId;
@@ -17,6 +17,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// Messages a queue holds before `ERR QUOTA` (`defaultMsgQueueQuota`).
+pub const DEFAULT_QUOTA: usize = 128;
 
 /// Time to live and check interval of an expiring store (`Server/Env/STM.hs: ExpirationConfig`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,9 +123,10 @@ impl ServerState {
 
     /// State with an injected clock and random source (tests).
     pub fn with(settings: ServerSettings, clock: Arc<dyn Clock>, random: Random) -> Self {
+        let store = Arc::new(StoreBackend::new(DEFAULT_QUOTA, Arc::clone(&clock)));
         ServerState {
             settings,
-            store: Arc::new(MemoryStore::default()),
+            store,
             subscribers: Arc::new(SubscriptionHub::new(HubKind::Queues)),
             ntf_subscribers: Arc::new(SubscriptionHub::new(HubKind::Notifiers)),
             notifications: NtfStore::new(),

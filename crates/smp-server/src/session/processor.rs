@@ -135,10 +135,17 @@ impl Session {
         };
         match command {
             Command::Sub => self.with_active_queue(&reply, &queue, |q| self.subscribe(&reply, q)),
-            Command::Send { flags, body } => (
-                self.send_message(&reply, version, &queue, flags, body),
-                None,
-            ),
+            Command::Send { flags, body } => {
+                // `withQueue_ False`: blocked queues are refused inside SEND, after the time
+                // update.
+                if let Err(error) = self.touch_queue(&queue) {
+                    return (reply.err(error), None);
+                }
+                (
+                    self.send_message(&reply, version, &queue, flags, body),
+                    None,
+                )
+            }
             Command::Off => (reply.result(self.suspend_queue(&queue)), None),
             Command::Del => (self.delete_queue(&reply, &queue), None),
             Command::Nsub => (self.subscribe_notifications(&reply, &queue), None),
@@ -148,7 +155,8 @@ impl Session {
         }
     }
 
-    /// `withQueue_ True`: commands on blocked queues get `ERR BLOCKED`.
+    /// `withQueue_ True`: commands on blocked queues get `ERR BLOCKED`; the queue's use today is
+    /// recorded before the command runs.
     fn with_active_queue(
         &self,
         reply: &Reply<'_>,
@@ -157,8 +165,18 @@ impl Session {
     ) -> ResponseAndMessage {
         match queue.status {
             QueueStatus::Blocked(info) => (reply.err(ErrorType::Blocked(info)), None),
-            _ => action(queue),
+            _ => match self.touch_queue(queue) {
+                Ok(()) => action(queue),
+                Err(error) => (reply.err(error), None),
+            },
         }
+    }
+
+    /// `updateQueueTime` with today's date (logged by the store when the day changed).
+    fn touch_queue(&self, queue: &QueueRecord) -> Result<(), ErrorType> {
+        self.state
+            .store
+            .update_queue_time(&queue.recipient_id, self.now())
     }
 
     /// Commands that verified without a queue: NEW, PING, PRXY, PFWD, RFWD (and the service

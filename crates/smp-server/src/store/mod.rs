@@ -6,7 +6,7 @@
 //! refused change, `DUPLICATE_` for an id collision on insert, `STORE text` for backend
 //! failures), so the processor passes them through.
 
-pub mod memory;
+pub mod backend;
 
 use smp_proto::codec::SystemTime;
 use smp_proto::command::{MsgFlags, QueueLinkData, QueueMode};
@@ -150,6 +150,9 @@ pub trait Store: Send + Sync {
     fn delete_notifier(&self, recipient_id: &EntityId) -> Result<Option<NotifierCreds>, ErrorType>;
     /// `suspendQueue` (OFF).
     fn suspend_queue(&self, recipient_id: &EntityId) -> Result<(), ErrorType>;
+    /// `updateQueueTime`: records that the queue was used today (`now` in epoch seconds; the
+    /// store keeps the date and logs it when it changes).
+    fn update_queue_time(&self, recipient_id: &EntityId, now: i64) -> Result<(), ErrorType>;
     /// `deleteQueue`: the queue and its messages; returns the deleted record.
     fn delete_queue(&self, recipient_id: &EntityId) -> Result<QueueRecord, ErrorType>;
 

@@ -6,7 +6,7 @@ use crate::client::{ClientHandle, SendJob};
 use crate::clock::{ManualClock, Random};
 use crate::session::processor::Session;
 use crate::state::{ServerSettings, ServerState};
-use crate::store::memory::MemoryStore;
+use crate::store::backend::StoreBackend;
 use smp_client::{AuthAlgorithm, AuthKeyPair};
 use smp_proto::block::encode_batch;
 use smp_proto::codec::Decode;
@@ -36,8 +36,9 @@ impl Server {
 
     pub fn with(settings: ServerSettings, quota: usize) -> Server {
         let clock = Arc::new(ManualClock::at_seconds(NOW));
-        let state = ServerState::with(settings, clock.clone(), Random::from_seed(7))
-            .with_store(Arc::new(MemoryStore::new(quota)));
+        let store = Arc::new(StoreBackend::new(quota, clock.clone()));
+        let state =
+            ServerState::with(settings, clock.clone(), Random::from_seed(7)).with_store(store);
         Server {
             state: Arc::new(state),
             clock,
