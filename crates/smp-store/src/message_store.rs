@@ -271,4 +271,4 @@ fn expire_head(queue: &mut MessageQueue, before: i64) -> usize {
 
 #[cfg(test)]
 #[path = "message_store_tests.rs"]
-mod tests;
+pub(crate) mod tests;
