@@ -10,6 +10,7 @@ pub mod listener;
 pub mod messages;
 pub mod notifications;
 pub mod periodic;
+pub mod persistence;
 pub mod queue_info;
 pub mod server;
 pub mod session;

@@ -5,17 +5,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use smp_proto::version::VersionRange;
+use smp_server::clock::SystemClock;
 use smp_server::config::Config;
 use smp_server::listener::ListenerSettings;
-use smp_server::state::{Expiration, ServerSettings, ServerState};
+use smp_server::persistence::{self, StorePaths};
+use smp_server::state::{Expiration, ServerSettings, ServerState, DEFAULT_QUOTA};
+use smp_server::store::backend::StoreBackend;
 use smp_transport::credentials::ServerCredentials;
 use tokio_util::sync::CancellationToken;
 
 /// Message expiry check interval (`Server/Env/STM.hs: defaultMessageExpiration`, 2 h).
 const MESSAGE_EXPIRY_CHECK: Duration = Duration::from_secs(7_200);
 
-/// Serves SMP over TLS on `ports` (every interface, like the reference) until `shutdown` is
-/// cancelled, advertising the reference's server version range 6..18.
+/// Restores the stores, serves SMP over TLS on `ports` (every interface, like the reference)
+/// until `shutdown` is cancelled, advertising the reference's server version range 6..18, then
+/// saves what the next start restores.
 pub async fn serve(
     config: &Config,
     credentials: ServerCredentials,
@@ -27,8 +31,25 @@ pub async fn serve(
         Arc::new(credentials),
         VersionRange::SUPPORTED_SERVER,
     );
-    let state = Arc::new(ServerState::new(server_settings(config)));
-    smp_server::server::run(state, settings, shutdown).await
+    let backend = Arc::new(StoreBackend::new(DEFAULT_QUOTA, Arc::new(SystemClock)));
+    let state = Arc::new(ServerState::new(server_settings(config)).with_store(backend.clone()));
+    let paths = store_paths(config, &super::paths::Paths::from_env());
+    persistence::restore(&state, &backend, &paths)?;
+    let served = smp_server::server::run(Arc::clone(&state), settings, shutdown).await;
+    let saved = persistence::save(&state, &backend, &paths);
+    served.and(saved)
+}
+
+/// The persistent files (`Server/Main.hs: iniStoreCfg`, `restoreMessagesFile`): the store log
+/// with `[STORE_LOG] enable`, messages and notifications with `restore_messages`.
+fn store_paths(config: &Config, paths: &super::paths::Paths) -> StorePaths {
+    let restore = config.store.restore_messages;
+    StorePaths {
+        store_log: config.store.store_log.then(|| paths.store_log_file()),
+        messages: (config.store.store_log && restore).then(|| paths.messages_file()),
+        notifications: restore.then(|| paths.log.join("smp-server-ntfs.log")),
+        skip_warnings: false,
+    }
 }
 
 fn seconds(value: i64) -> Duration {
