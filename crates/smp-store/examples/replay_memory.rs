@@ -1,0 +1,122 @@
+//! Generates a store log of N queues (default 1 000 000) in the reference's syntax, replays it into
+//! a `QueueStore`, and prints the replay time and the resident memory per queue (VmRSS from
+//! `/proc/self/status` before and after).
+//!
+//! `cargo run --release -p smp-store --example replay_memory -- [queues] [notifier-percent]`
+
+use smp_proto::command::QueueMode;
+use smp_proto::crypto::DhSecret;
+use smp_proto::ids::EntityId;
+use smp_proto::keys::AuthKey;
+use smp_store::log_record::StoreLogRecord;
+use smp_store::record::{NotifierCreds, QueueRecord, QueueStatus};
+use smp_store::store_log::{replay_store_log, DamagePolicy};
+use smp_store::QueueStore;
+use std::io::Write;
+use std::time::Instant;
+
+/// xorshift64*: reproducible filler bytes without a dependency.
+struct Random(u64);
+
+impl Random {
+    fn fill<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0u8; N];
+        for chunk in out.chunks_mut(8) {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            let value = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
+            chunk.copy_from_slice(&value[..chunk.len()]);
+        }
+        out
+    }
+}
+
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|line| line.starts_with("VmRSS:"))
+                .and_then(|line| line.split_whitespace().nth(1))
+                .and_then(|kib| kib.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut arguments = std::env::args().skip(1);
+    let queues: usize = arguments
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
+    let notifier_percent: usize = arguments
+        .next()
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(0);
+    let directory = tempfile::tempdir()?;
+    let path = directory.path().join("smp-server-store.log");
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        let mut line = Vec::with_capacity(512);
+        for index in 0..queues {
+            let notifier =
+                (index * 100 / queues.max(1) < notifier_percent).then(|| NotifierCreds {
+                    notifier_id: EntityId::from(random.fill::<24>()),
+                    notifier_key: AuthKey::X25519(random.fill()),
+                    rcv_ntf_dh_secret: DhSecret(random.fill()),
+                    service_id: None,
+                });
+            let queue = QueueRecord {
+                recipient_keys: vec![AuthKey::Ed25519(random.fill())],
+                rcv_dh_secret: DhSecret(random.fill()),
+                sender_id: EntityId::from(random.fill::<24>()),
+                sender_key: Some(AuthKey::Ed25519(random.fill())),
+                queue_mode: Some(QueueMode::Messaging),
+                link: None,
+                notifier,
+                status: QueueStatus::Active,
+                updated_at: Some(1_749_945_600),
+                rcv_service_id: None,
+            };
+            let record = StoreLogRecord::CreateQueue {
+                recipient_id: EntityId::from(random.fill::<24>()),
+                queue: Box::new(queue),
+            };
+            line.clear();
+            record.encode(&mut line);
+            line.push(b'\n');
+            out.write_all(&line)?;
+        }
+        out.flush()?;
+    }
+    let file_bytes = std::fs::metadata(&path)?.len();
+    let before = resident_kib();
+    let store = QueueStore::new();
+    let started = Instant::now();
+    let report = replay_store_log(&path, &store, DamagePolicy::Strict)?;
+    let elapsed = started.elapsed();
+    let after = resident_kib();
+    let counts = store.counts();
+    let bytes_per_queue =
+        (after.saturating_sub(before) * 1024) as f64 / counts.queues.max(1) as f64;
+    println!(
+        "queues: {} (notifiers: {}), log lines: {}, log size: {:.1} MiB",
+        counts.queues,
+        counts.notifiers,
+        report.lines,
+        file_bytes as f64 / 1_048_576.0
+    );
+    println!(
+        "replay: {:.2} s ({:.0} lines/s)",
+        elapsed.as_secs_f64(),
+        report.lines as f64 / elapsed.as_secs_f64()
+    );
+    println!("VmRSS before: {before} KiB, after: {after} KiB");
+    println!("resident bytes per queue: {bytes_per_queue:.1}");
+    Ok(())
+}
