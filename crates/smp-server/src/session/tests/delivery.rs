@@ -402,3 +402,43 @@ async fn inactive_clients_without_subscriptions_are_dropped() {
         .await
         .is_err());
 }
+
+#[test]
+fn blocked_queues_by_version() {
+    use smp_proto::error::{BlockingInfo, BlockingReason, ClientNotice};
+    let server = Server::new();
+    let info = BlockingInfo {
+        reason: BlockingReason::Spam,
+        notice: Some(ClientNotice { ttl: None }),
+    };
+    for version in [11, 12, 18] {
+        let mut conn = server.connect(version);
+        let queue = conn.create_queue();
+        server.store.queues.block_queue(queue.rid(), info).unwrap();
+        let expected = match version {
+            11 => ErrorType::Auth,
+            12 => ErrorType::Blocked(BlockingInfo {
+                notice: None,
+                ..info
+            }),
+            _ => ErrorType::Blocked(info),
+        };
+        for command in [Command::Sub, Command::Get, Command::Que] {
+            assert_eq!(
+                conn.request(queue.rid(), command, Some(&queue.recipient)),
+                Err(expected.clone()),
+                "v{version}"
+            );
+        }
+        assert_eq!(conn.request(queue.sid(), send(b"x"), None), Err(expected));
+        // OFF and DEL are not refused
+        assert_eq!(
+            conn.request(queue.rid(), Command::Off, Some(&queue.recipient)),
+            Ok(Response::Ok)
+        );
+        assert_eq!(
+            conn.request(queue.rid(), Command::Del, Some(&queue.recipient)),
+            Ok(Response::Ok)
+        );
+    }
+}

@@ -27,6 +27,7 @@ pub const NOW: i64 = 1_700_000_000;
 pub struct Server {
     pub state: Arc<ServerState>,
     pub clock: Arc<ManualClock>,
+    pub store: Arc<StoreBackend>,
 }
 
 impl Server {
@@ -37,11 +38,12 @@ impl Server {
     pub fn with(settings: ServerSettings, quota: usize) -> Server {
         let clock = Arc::new(ManualClock::at_seconds(NOW));
         let store = Arc::new(StoreBackend::new(quota, clock.clone()));
-        let state =
-            ServerState::with(settings, clock.clone(), Random::from_seed(7)).with_store(store);
+        let state = ServerState::with(settings, clock.clone(), Random::from_seed(7))
+            .with_store(store.clone());
         Server {
             state: Arc::new(state),
             clock,
+            store,
         }
     }
 
