@@ -7,7 +7,13 @@ use smp_proto::codec::{Decode, Encode};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(address) = ServerAddress::parse(text) {
+        // A port above i64::MAX wraps to a negative number that, as in the reference, does
+        // not parse back.
+        let reparsable = |port: &str| !port.starts_with('-');
+        if let Some(address) = ServerAddress::parse(text)
+            .ok()
+            .filter(|address| reparsable(&address.server.port))
+        {
             let printed = address.to_string();
             let again = ServerAddress::parse(&printed).expect("printed address parses");
             assert_eq!(again.to_string(), printed);

@@ -96,10 +96,12 @@ fn parse_ipv4_prefix(text: &[u8]) -> Option<(TransportHost, usize)> {
         if digits == 0 {
             return None;
         }
-        let value: u64 = std::str::from_utf8(&text[position..position + digits])
-            .ok()?
-            .parse()
-            .unwrap_or(u64::MAX);
+        // `A.decimal :: Parser Int`: wraps modulo 2^64 like the reference's 64-bit `Int`.
+        let value = text[position..position + digits]
+            .iter()
+            .fold(0i64, |acc, digit| {
+                acc.wrapping_mul(10).wrapping_add(i64::from(digit - b'0'))
+            });
         position += digits;
         if index < 3 {
             if text.get(position) != Some(&b'.') {
@@ -306,10 +308,13 @@ impl ServerAddress {
                 .take_while(|byte| byte.is_ascii_digit())
                 .count();
             if digits > 0 {
-                let number: u64 = std::str::from_utf8(&text[position + 1..position + 1 + digits])
-                    .ok()
-                    .and_then(|digits| digits.parse().ok())
-                    .ok_or(DecodeError::Malformed("port"))?;
+                // `A.decimal :: Parser Int`, then `show`: wraps modulo 2^64 (and may print as a
+                // negative number), as the reference does.
+                let number = text[position + 1..position + 1 + digits]
+                    .iter()
+                    .fold(0i64, |acc, digit| {
+                        acc.wrapping_mul(10).wrapping_add(i64::from(digit - b'0'))
+                    });
                 port = number.to_string();
                 position += 1 + digits;
             }

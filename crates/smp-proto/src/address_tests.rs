@@ -118,3 +118,18 @@ fn basic_auth_characters() {
         "BasicAuth(<redacted>)"
     );
 }
+
+#[test]
+fn decimal_fields_wrap_like_haskell_int() {
+    // Transport/Client.hs ipNum and Protocol.hs serverStrP portP read `Int` decimals, which wrap
+    // modulo 2^64: 18446744073709551617 is 1; 9223372036854775808 prints as a negative number.
+    assert_eq!(
+        TransportHost::parse("18446744073709551617.2.3.4"),
+        Ok(TransportHost::Ipv4([1, 2, 3, 4].into()))
+    );
+    let address = ServerAddress::parse(&format!("smp://{HASH}@h.io:18446744073709551621")).unwrap();
+    assert_eq!(address.server.port, "5");
+    let address = ServerAddress::parse(&format!("smp://{HASH}@h.io:9223372036854775808")).unwrap();
+    assert_eq!(address.server.port, "-9223372036854775808");
+    assert_eq!(address.server.port_or_default(), 5223);
+}
