@@ -16,7 +16,6 @@ async fn connect(server: &TestServer) -> SmpClient {
 }
 
 #[tokio::test]
-#[ignore = "needs the store log and message persistence wired into start (issue #4)"]
 async fn queues_and_messages_survive_a_graceful_restart() {
     let mut server = TestServer::start();
     let client = connect(&server).await;
