@@ -119,6 +119,16 @@ pub fn get<Q: QueueMessages>(
     })
 }
 
+/// A message removed by ACK, for statistics (`acknowledgeMsg: updateStats`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Acknowledged<M> {
+    pub message: M,
+    /// When it was delivered (seconds since the epoch).
+    pub delivered_at: i64,
+    /// Acknowledged in GET mode.
+    pub get_only: bool,
+}
+
 /// ACK (`acknowledgeMsg`): `NO_MSG` unless `msg_id` is the delivered message (an empty id
 /// matches any delivered message). Then the head is deleted if its id matches, and in
 /// subscription mode the next head is delivered as the answer.
@@ -129,31 +139,50 @@ pub fn acknowledge<Q: QueueMessages>(
     queue: &Q,
     now: i64,
 ) -> Result<Answer<Q::Message>, Q::Error> {
-    let mode = {
+    acknowledge_message(client, recipient_id, msg_id, queue, now).map(|(answer, _)| answer)
+}
+
+/// [`acknowledge`], also returning the deleted message.
+pub fn acknowledge_message<Q: QueueMessages>(
+    client: &ClientHandle,
+    recipient_id: &EntityId,
+    msg_id: &MsgId,
+    queue: &Q,
+    now: i64,
+) -> Result<(Answer<Q::Message>, Option<Acknowledged<Q::Message>>), Q::Error> {
+    let (mode, delivered_at) = {
         let mut subscriptions = client.subscriptions();
         let Some(sub) = subscriptions.get_mut(recipient_id) else {
-            return Ok(Answer::NoMessage);
+            return Ok((Answer::NoMessage, None));
         };
         match &sub.delivered {
             Some(delivered) if msg_id.is_empty() || delivered.msg_id == *msg_id => {
+                let at = delivered.at;
                 sub.delivered = None;
-                sub.mode
+                (sub.mode, at)
             }
-            _ => return Ok(Answer::NoMessage),
+            _ => return Ok((Answer::NoMessage, None)),
         }
     };
-    if mode == SubMode::GetOnly {
-        queue.delete_head(msg_id)?;
-        return Ok(Answer::Ok);
+    let get_only = mode == SubMode::GetOnly;
+    let acknowledged = |message| Acknowledged {
+        message,
+        delivered_at,
+        get_only,
+    };
+    if get_only {
+        let deleted = queue.delete_head(msg_id)?;
+        return Ok((Answer::Ok, deleted.map(acknowledged)));
     }
-    let (_deleted, next) = queue.delete_head_and_peek(msg_id)?;
-    Ok(match next {
+    let (deleted, next) = queue.delete_head_and_peek(msg_id)?;
+    let answer = match next {
         Some(message) => {
             set_delivered(client, recipient_id, Q::message_id(&message), now);
             Answer::Message(message)
         }
         None => Answer::Ok,
-    })
+    };
+    Ok((answer, deleted.map(acknowledged)))
 }
 
 fn set_delivered(client: &ClientHandle, recipient_id: &EntityId, msg_id: &MsgId, now: i64) {

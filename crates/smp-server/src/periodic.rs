@@ -6,6 +6,7 @@
 
 use crate::client::{ClientHandle, SendJob};
 use crate::notifications::{MsgNtf, NtfStore};
+use crate::stats::ServerStats;
 use crate::subscriptions::{HubEvent, Subscriber, SubscriptionHub};
 use smp_proto::ids::EntityId;
 use std::sync::Arc;
@@ -16,11 +17,16 @@ use tokio::sync::mpsc::error::TrySendError;
 /// room, as the reference forks a thread. Returns the number of events sent or queued.
 pub fn flush_pending_events(
     hub: &SubscriptionHub<ClientHandle>,
+    stats: &ServerStats,
     encode: impl Fn(&ClientHandle, &EntityId, HubEvent) -> Vec<u8>,
 ) -> usize {
     let mut count = 0;
     for (client, events) in hub.take_pending() {
         count += events.len();
+        // `qSubEnd`, and `qSubEndB` counting up to 255 events per block.
+        let sent = i64::try_from(events.len()).unwrap_or(i64::MAX);
+        stats.counters.q_sub_end.add(sent);
+        stats.counters.q_sub_end_b.add(sent / 255 + 1);
         let job = SendJob::of(
             events
                 .iter()
@@ -50,6 +56,7 @@ type ClientNotifications = (Arc<ClientHandle>, Vec<(EntityId, Vec<MsgNtf>)>);
 pub fn deliver_notifications(
     store: &NtfStore,
     hub: &SubscriptionHub<ClientHandle>,
+    stats: &ServerStats,
     encode: impl Fn(&ClientHandle, &EntityId, &MsgNtf) -> Vec<u8>,
 ) -> usize {
     let mut by_client: Vec<ClientNotifications> = Vec::new();
@@ -84,7 +91,14 @@ pub fn deliver_notifications(
             .collect();
         let count = transmissions.len();
         match client.send_jobs().try_send(SendJob::of(transmissions)) {
-            Ok(()) => delivered += count,
+            Ok(()) => {
+                delivered += count;
+                // `msgNtfs`, and `msgNtfsB` counting up to 80 NMSG per block.
+                let sent = i64::try_from(count).unwrap_or(i64::MAX);
+                stats.counters.ntf_count.sub(sent);
+                stats.counters.msg_ntfs.add(sent);
+                stats.counters.msg_ntfs_b.add(sent / 80 + 1);
+            }
             Err(TrySendError::Full(_)) => {
                 for (notifier_id, notifications) in lists {
                     store.restore(&notifier_id, notifications);
@@ -136,13 +150,15 @@ mod tests {
             });
             out
         };
-        assert_eq!(flush_pending_events(&hub, encode), 2);
+        let stats = ServerStats::default();
+        assert_eq!(flush_pending_events(&hub, &stats, encode), 2);
+        assert_eq!(stats.counters.q_sub_end.get(), 2);
         let job = rx.recv().await.unwrap();
         assert_eq!(
             job.transmissions,
             [b"\x01END".to_vec(), b"\x02END".to_vec()]
         );
-        assert_eq!(flush_pending_events(&hub, encode), 0);
+        assert_eq!(flush_pending_events(&hub, &stats, encode), 0);
     }
 
     #[tokio::test]
@@ -156,7 +172,9 @@ mod tests {
         store.store(&unsubscribed, ntf(3));
         hub.subscribe(&subscribed, &notifier);
         let encode = |_: &ClientHandle, _: &EntityId, ntf: &MsgNtf| vec![ntf.nonce[0]];
-        assert_eq!(deliver_notifications(&store, &hub, encode), 2);
+        let stats = ServerStats::default();
+        assert_eq!(deliver_notifications(&store, &hub, &stats, encode), 2);
+        assert_eq!(stats.counters.msg_ntfs.get(), 2);
         assert_eq!(
             rx.recv().await.unwrap().transmissions,
             [vec![1u8], vec![2u8]]
@@ -165,7 +183,7 @@ mod tests {
         // queue full: kept
         store.store(&subscribed, ntf(4));
         notifier.send_jobs().try_send(SendJob::default()).unwrap();
-        assert_eq!(deliver_notifications(&store, &hub, encode), 0);
+        assert_eq!(deliver_notifications(&store, &hub, &stats, encode), 0);
         assert_eq!(store.len(), 2);
     }
 }

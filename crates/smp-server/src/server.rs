@@ -53,9 +53,12 @@ pub async fn expire_messages(state: Arc<ServerState>, shutdown: CancellationToke
             _ = shutdown.cancelled() => return,
             _ = timer.tick() => {
                 let before = state.clock.seconds().saturating_sub(ttl);
-                let expired = state.store.expire_all_messages(before);
-                if expired > 0 {
-                    tracing::info!(expired, "expired messages");
+                let totals = state.store.expire_all_messages(before);
+                let counters = &state.stats.counters;
+                counters.msg_expired.add(i64::try_from(totals.expired).unwrap_or(0));
+                counters.msg_count.set(i64::try_from(totals.stored).unwrap_or(0));
+                if totals.expired > 0 {
+                    tracing::info!(expired = totals.expired, "expired messages");
                 }
             }
         }

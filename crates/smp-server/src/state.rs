@@ -9,11 +9,12 @@ use crate::client::ClientHandle;
 use crate::clock::{Clock, Random, SystemClock};
 use crate::notifications::{MsgNtf, NtfStore};
 use crate::periodic::{deliver_notifications, flush_pending_events};
+use crate::stats::ServerStats;
 use crate::store::backend::StoreBackend;
 use crate::store::Store;
 use crate::subscriptions::{ClientId, HubEvent, HubKind, SubscriptionHub};
 use smp_proto::ids::EntityId;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -102,9 +103,12 @@ pub struct ServerState {
     /// Notifiers subscribed with NSUB (`ntfSubscribers`).
     pub ntf_subscribers: Arc<SubscriptionHub<ClientHandle>>,
     pub notifications: NtfStore,
+    /// Counters for the stats log and metrics (`serverStats`).
+    pub stats: Arc<ServerStats>,
     pub clock: Arc<dyn Clock>,
     pub random: Random,
     next_client_id: AtomicU64,
+    connected_clients: AtomicI64,
 }
 
 impl std::fmt::Debug for ServerState {
@@ -130,9 +134,11 @@ impl ServerState {
             subscribers: Arc::new(SubscriptionHub::new(HubKind::Queues)),
             ntf_subscribers: Arc::new(SubscriptionHub::new(HubKind::Notifiers)),
             notifications: NtfStore::new(),
+            stats: Arc::new(ServerStats::new(clock.now())),
             clock,
             random,
             next_client_id: AtomicU64::new(0),
+            connected_clients: AtomicI64::new(0),
         }
     }
 
@@ -142,15 +148,23 @@ impl ServerState {
         self
     }
 
-    /// A fresh connection number (`clientSeq`).
+    /// A fresh connection number (`clientSeq`); the connection counts as connected until
+    /// [`ServerState::client_disconnected`].
     pub fn next_client_id(&self) -> ClientId {
+        self.connected_clients.fetch_add(1, Ordering::Relaxed);
         self.next_client_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Connections being served (`clients` in the metrics).
+    pub fn connected_clients(&self) -> i64 {
+        self.connected_clients.load(Ordering::Relaxed)
     }
 
     /// Forgets a closed connection's subscriptions without any event to anybody
     /// (`Server.hs: clientDisconnected`).
     pub fn client_disconnected(&self, client: &ClientHandle) {
         client.disconnect();
+        self.connected_clients.fetch_sub(1, Ordering::Relaxed);
         let (queues, notifiers) = client.take_subscriptions();
         for queue in &queues {
             self.subscribers.unsubscribe(queue, client.id());
@@ -181,7 +195,7 @@ impl ServerState {
                 _ = shutdown.cancelled() => break,
                 _ = pending.tick() => {
                     for hub in [&self.subscribers, &self.ntf_subscribers] {
-                        let count = flush_pending_events(hub, |client, entity, event| {
+                        let count = flush_pending_events(hub, &self.stats, |client, entity, event| {
                             encoder.hub_event(client, entity, event)
                         });
                         if count > 0 {
@@ -190,13 +204,16 @@ impl ServerState {
                     }
                 }
                 _ = ntfs.tick() => {
-                    deliver_notifications(&self.notifications, &self.ntf_subscribers, |client, id, ntf| {
+                    deliver_notifications(&self.notifications, &self.ntf_subscribers, &self.stats, |client, id, ntf| {
                         encoder.notification(client, id, ntf)
                     });
                 }
                 _ = ntf_expiry.tick() => {
                     let ttl = i64::try_from(self.settings.ntf_expiration.ttl.as_secs()).unwrap_or(i64::MAX);
                     let expired = self.notifications.delete_expired(self.clock.seconds().saturating_sub(ttl));
+                    let counted = i64::try_from(expired).unwrap_or(i64::MAX);
+                    self.stats.counters.msg_ntf_expired.add(counted);
+                    self.stats.counters.ntf_count.sub(counted);
                     if expired > 0 {
                         tracing::debug!(expired, "expired notifications");
                     }

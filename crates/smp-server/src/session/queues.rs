@@ -103,6 +103,12 @@ impl Session {
                 Err(error) => return reply.err(error),
                 Ok(()) => {}
             }
+            let counters = &self.state.stats.counters;
+            counters.q_created.inc();
+            counters.q_count.inc();
+            if notifier.is_some() {
+                counters.ntf_new_created.inc();
+            }
             if request.subscribe_mode == SubscriptionMode::Subscribe {
                 // A new queue has no messages: just become its subscriber (`subscribeNewQueue`).
                 self.client
@@ -131,10 +137,9 @@ impl Session {
         queue: &QueueRecord,
         key: AuthKey,
     ) -> Result<Response, ErrorType> {
-        self.state
-            .store
-            .secure_queue(&queue.recipient_id, key)
-            .map(|()| Response::Ok)
+        self.state.store.secure_queue(&queue.recipient_id, key)?;
+        self.state.stats.counters.q_secured.inc();
+        Ok(Response::Ok)
     }
 
     /// SKEY/LKEY (`checkMode QMMessaging` then `secureQueue_`).
@@ -228,6 +233,7 @@ impl Session {
                 Err(ErrorType::Duplicate) => continue,
                 Err(error) => return Err(error),
                 Ok(previous) => {
+                    self.state.stats.counters.ntf_created.inc();
                     if let Some(previous) = previous {
                         self.state
                             .ntf_subscribers
@@ -246,7 +252,10 @@ impl Session {
     /// NDEL (`deleteQueueNotifier_`): drops stored notifications; the subscriber gets `DELD`.
     pub(super) fn delete_notifier(&self, queue: &QueueRecord) -> Result<Response, ErrorType> {
         if let Some(removed) = self.state.store.delete_notifier(&queue.recipient_id)? {
-            self.state.notifications.delete(&removed.notifier_id);
+            let deleted = self.state.notifications.delete(&removed.notifier_id);
+            let counters = &self.state.stats.counters;
+            counters.ntf_count.sub(i64::try_from(deleted).unwrap_or(0));
+            counters.ntf_deleted.inc();
             self.state
                 .ntf_subscribers
                 .delete(&removed.notifier_id, self.client.id());
@@ -273,12 +282,24 @@ impl Session {
         self.state
             .subscribers
             .delete(&deleted.recipient_id, self.client.id());
+        let counters = &self.state.stats.counters;
         if let Some(notifier) = &deleted.notifier {
-            self.state.notifications.delete(&notifier.notifier_id);
+            let notifications = self.state.notifications.delete(&notifier.notifier_id);
+            counters
+                .ntf_count
+                .sub(i64::try_from(notifications).unwrap_or(0));
             self.state
                 .ntf_subscribers
                 .delete(&notifier.notifier_id, self.client.id());
         }
+        // `updateDeletedStats`
+        if deleted.sender_key.is_none() {
+            counters.q_deleted_new.inc();
+        } else {
+            counters.q_deleted_secured.inc();
+        }
+        counters.q_deleted_all.inc();
+        counters.q_count.sub(1);
         reply.ok()
     }
 

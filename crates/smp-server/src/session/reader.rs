@@ -4,10 +4,11 @@
 use super::processor::{Session, Transmission, VerifiedCommand};
 use super::verify::{verify_transmission, SessionVerifier};
 use smp_proto::block::decode_batch;
+use smp_proto::command::{Command, Party};
 use smp_proto::error::ErrorType;
 use smp_proto::ids::{CorrId, EntityId};
 use smp_proto::response::Response;
-use smp_proto::transmission::decode_server;
+use smp_proto::transmission::{decode_server, SignedCommand};
 
 /// What one block turns into.
 #[derive(Debug, Default)]
@@ -40,18 +41,19 @@ impl Session {
             server_key: &self.server_key,
         };
         let store = self.state.store.as_ref();
+        let mut parsed = Vec::with_capacity(batch.len());
         for bytes in &batch {
-            let signed = match decode_server(self.params(), bytes) {
-                Ok(signed) => signed,
-                Err(rejected) => {
-                    received.errors.push((
-                        rejected.corr_id,
-                        rejected.entity_id,
-                        Response::Err(rejected.error),
-                    ));
-                    continue;
-                }
-            };
+            match decode_server(self.params(), bytes) {
+                Ok(signed) => parsed.push(signed),
+                Err(rejected) => received.errors.push((
+                    rejected.corr_id,
+                    rejected.entity_id,
+                    Response::Err(rejected.error),
+                )),
+            }
+        }
+        self.count_batch(&parsed);
+        for signed in parsed {
             match verify_transmission(store, &verifier, &signed) {
                 Ok(queue) => received.commands.push(VerifiedCommand {
                     queue,
@@ -60,6 +62,9 @@ impl Session {
                     command: signed.command,
                 }),
                 Err(error) => {
+                    if error == ErrorType::Auth {
+                        self.count_auth_failure(&signed.command);
+                    }
                     received
                         .errors
                         .push((signed.corr_id, signed.entity_id, Response::Err(error)))
@@ -67,5 +72,38 @@ impl Session {
             }
         }
         received
+    }
+
+    /// `receive: updateBatchStats`: a block of several recipient (or notifier) commands counts
+    /// as one batch of its first command's kind.
+    fn count_batch(&self, parsed: &[SignedCommand]) {
+        let Some(first) = parsed.first() else {
+            return;
+        };
+        let party = first.command.party();
+        let batch_party = matches!(party, Party::Recipient | Party::Notifier);
+        if parsed.len() < 2 || !batch_party || parsed.iter().any(|t| t.command.party() != party) {
+            return;
+        }
+        let counters = &self.state.stats.counters;
+        match first.command {
+            Command::Sub => counters.q_sub_all_b.inc(),
+            Command::Del => counters.q_deleted_all_b.inc(),
+            Command::Ndel => counters.ntf_deleted_b.inc(),
+            Command::Nsub => counters.ntf_sub_b.inc(),
+            _ => {}
+        }
+    }
+
+    /// `receive: verified` counts `AUTH` failures of SEND, SUB, NSUB and GET.
+    fn count_auth_failure(&self, command: &Command) {
+        let counters = &self.state.stats.counters;
+        match command {
+            Command::Send { .. } => counters.msg_sent_auth.inc(),
+            Command::Sub => counters.q_sub_auth.inc(),
+            Command::Nsub => counters.ntf_sub_auth.inc(),
+            Command::Get => counters.msg_get_auth.inc(),
+            _ => {}
+        }
     }
 }

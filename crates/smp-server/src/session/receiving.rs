@@ -3,11 +3,29 @@
 //! [`crate::messages`], and NSUB (`subscribeNotifications`, non-service sessions).
 
 use super::processor::{encrypt_message, Reply, ResponseAndMessage, Session, Transmission};
-use crate::messages::{self, Answer, QueueMessages};
+use crate::messages::{self, Acknowledged, Answer, QueueMessages};
 use crate::store::{QueueRecord, Store, StoredMessage};
 use smp_proto::error::{CommandError, ErrorType};
 use smp_proto::ids::{CorrId, EntityId, MsgId};
 use smp_proto::response::Response;
+
+/// `SOK` and the head message as an event.
+fn subscribed(
+    reply: &Reply<'_>,
+    queue: &QueueRecord,
+    head: Option<StoredMessage>,
+) -> ResponseAndMessage {
+    (
+        reply.with(Response::Sok(None)),
+        head.map(|message| {
+            (
+                CorrId::empty(),
+                reply.entity_id.clone(),
+                encrypt_message(&queue.rcv_dh_secret, &message),
+            )
+        }),
+    )
+}
 
 /// One queue's messages in the store, as the delivery rules see them.
 struct StoreQueue<'a> {
@@ -67,6 +85,11 @@ impl Session {
 
     /// SUB: `SOK` (`OK` before v16), then the head message as an event.
     pub(super) fn subscribe(&self, reply: &Reply<'_>, queue: &QueueRecord) -> ResponseAndMessage {
+        let had_sub = self
+            .client
+            .subscriptions()
+            .contains_key(&queue.recipient_id);
+        let counters = &self.state.stats.counters;
         let outcome = messages::subscribe(
             &self.client,
             &self.state.subscribers,
@@ -76,30 +99,42 @@ impl Session {
         );
         match outcome {
             Ok((Answer::Prohibited, _)) => {
+                counters.q_sub_prohibited.inc();
                 (reply.err(ErrorType::Cmd(CommandError::Prohibited)), None)
             }
-            Ok((_, head)) => (
-                reply.with(Response::Sok(None)),
-                head.map(|message| {
-                    (
-                        CorrId::empty(),
-                        reply.entity_id.clone(),
-                        encrypt_message(&queue.rcv_dh_secret, &message),
-                    )
-                }),
-            ),
+            Ok((_, head)) => {
+                if had_sub {
+                    counters.q_sub_duplicate.inc();
+                } else if head.is_some() {
+                    counters.q_sub.inc();
+                }
+                subscribed(reply, queue, head)
+            }
             Err(error) => (reply.err(error), None),
         }
     }
 
     /// GET.
     pub(super) fn get_message(&self, reply: &Reply<'_>, queue: &QueueRecord) -> Transmission {
+        let redelivery = self
+            .client
+            .subscriptions()
+            .get(&queue.recipient_id)
+            .is_some_and(|sub| sub.delivered.is_some());
         let answer = messages::get(
             &self.client,
             &queue.recipient_id,
             &self.store_queue(queue),
             self.now(),
         );
+        let counters = &self.state.stats.counters;
+        match &answer {
+            Ok(Answer::Prohibited) => counters.msg_get_prohibited.inc(),
+            Ok(Answer::Message(_)) if redelivery => counters.msg_get_duplicate.inc(),
+            Ok(Answer::Message(_)) => counters.msg_get.inc(),
+            Ok(_) => counters.msg_get_no_msg.inc(),
+            Err(_) => {}
+        }
         self.answer(reply, queue, answer)
     }
 
@@ -110,14 +145,48 @@ impl Session {
         queue: &QueueRecord,
         msg_id: &MsgId,
     ) -> Transmission {
-        let answer = messages::acknowledge(
+        let now = self.now();
+        let outcome = messages::acknowledge_message(
             &self.client,
             &queue.recipient_id,
             msg_id,
             &self.store_queue(queue),
-            self.now(),
+            now,
         );
+        let answer = outcome.map(|(answer, acknowledged)| {
+            if let Some(acknowledged) = acknowledged {
+                self.count_received(queue, &acknowledged, now);
+            }
+            answer
+        });
         self.answer(reply, queue, answer)
+    }
+
+    /// `acknowledgeMsg: updateStats` for a removed message (quota markers do not count).
+    fn count_received(
+        &self,
+        queue: &QueueRecord,
+        acknowledged: &Acknowledged<StoredMessage>,
+        now: i64,
+    ) {
+        let StoredMessage::Message { flags, .. } = &acknowledged.message else {
+            return;
+        };
+        let stats = &self.state.stats;
+        let rid = queue.recipient_id.as_bytes();
+        stats.counters.msg_recv.inc();
+        if acknowledged.get_only {
+            stats.counters.msg_recv_get.inc();
+        }
+        stats.counters.msg_count.sub(1);
+        stats.active_queues.record(rid);
+        if flags.notification {
+            stats.counters.msg_recv_ntf.inc();
+            stats.active_queues_ntf.record(rid);
+        }
+        stats
+            .msg_recv_ack_times
+            .record(acknowledged.delivered_at, now);
     }
 
     /// NSUB: the entity (notifier id) is subscribed once per connection; another connection's
@@ -132,10 +201,14 @@ impl Session {
         }
         let notifier_id = reply.entity_id;
         let is_new = self.client.ntf_subscriptions().insert(notifier_id.clone());
+        let counters = &self.state.stats.counters;
         if is_new {
             self.state
                 .ntf_subscribers
                 .subscribe(notifier_id, &self.client);
+            counters.ntf_sub.inc();
+        } else {
+            counters.ntf_sub_duplicate.inc();
         }
         reply.with(Response::Sok(None))
     }

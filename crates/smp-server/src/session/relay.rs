@@ -113,6 +113,7 @@ impl Session {
             &proxy_nonce.reversed(),
             &fwd_response.to_bytes(),
         );
+        self.state.stats.counters.p_msg_fwds_recv.inc();
         Ok(Response::Rres(to_proxy))
     }
 }

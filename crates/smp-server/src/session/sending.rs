@@ -24,12 +24,20 @@ impl Session {
         flags: MsgFlags,
         body: Vec<u8>,
     ) -> Transmission {
+        let stats = &self.state.stats;
         if body.len() > version.max_message_length() {
+            stats.counters.msg_sent_large.inc();
             return reply.err(ErrorType::LargeMsg);
         }
         match queue.status {
-            QueueStatus::Off => return reply.err(ErrorType::Auth),
-            QueueStatus::Blocked(info) => return reply.err(ErrorType::Blocked(info)),
+            QueueStatus::Off => {
+                stats.counters.msg_sent_auth.inc();
+                return reply.err(ErrorType::Auth);
+            }
+            QueueStatus::Blocked(info) => {
+                stats.counters.msg_sent_block.inc();
+                return reply.err(ErrorType::Blocked(info));
+            }
             QueueStatus::Active => {}
         }
         if body.len() > MAX_MESSAGE_LENGTH {
@@ -45,10 +53,12 @@ impl Session {
         if self.state.settings.expire_messages_on_send {
             if let Some(expiration) = self.state.settings.message_expiration {
                 let ttl = i64::try_from(expiration.ttl.as_secs()).unwrap_or(i64::MAX);
-                if let Err(error) =
-                    store.delete_expired_messages(recipient_id, now.saturating_sub(ttl))
-                {
-                    return reply.err(error);
+                match store.delete_expired_messages(recipient_id, now.saturating_sub(ttl)) {
+                    Ok(expired) => stats
+                        .counters
+                        .msg_expired
+                        .add(i64::try_from(expired).unwrap_or(0)),
+                    Err(error) => return reply.err(error),
                 }
             }
         }
@@ -60,14 +70,23 @@ impl Session {
         };
         match store.write_message(recipient_id, message) {
             Err(error) => reply.err(error),
-            Ok(None) => reply.err(ErrorType::Quota),
+            Ok(None) => {
+                stats.counters.msg_sent_quota.inc();
+                reply.err(ErrorType::Quota)
+            }
             Ok(Some((message, was_empty))) => {
                 if was_empty {
                     self.try_deliver(queue, &message, now);
                 }
+                let rid = recipient_id.as_bytes();
                 if flags.notification {
                     self.enqueue_notification(queue, &message);
+                    stats.counters.msg_sent_ntf.inc();
+                    stats.active_queues_ntf.record(rid);
                 }
+                stats.counters.msg_sent.inc();
+                stats.counters.msg_count.inc();
+                stats.active_queues.record(rid);
                 reply.ok()
             }
         }
@@ -119,6 +138,7 @@ impl Session {
             PADDED_NTF_META_LENGTH,
         )
         .unwrap_or_default();
+        self.state.stats.counters.ntf_count.inc();
         self.state.notifications.store(
             &notifier.notifier_id,
             MsgNtf {

@@ -2,7 +2,8 @@
 //! adapted to the processor's types.
 
 use super::{
-    NotifierCreds, QueueParty, QueueRecord, QueueStatus, Store, StoredMessage, WriteOutcome,
+    ExpiredMessages, NotifierCreds, QueueParty, QueueRecord, QueueStatus, Store, StoredMessage,
+    WriteOutcome,
 };
 use crate::clock::Clock;
 use smp_proto::codec::SystemTime;
@@ -273,7 +274,11 @@ impl Store for StoreBackend {
         Ok(self.messages.expire_queue(recipient_id.as_bytes(), before))
     }
 
-    fn expire_all_messages(&self, before: i64) -> usize {
-        self.messages.expire_all(before).expired
+    fn expire_all_messages(&self, before: i64) -> ExpiredMessages {
+        let stats = self.messages.expire_all(before);
+        ExpiredMessages {
+            expired: stats.expired,
+            stored: stats.stored,
+        }
     }
 }

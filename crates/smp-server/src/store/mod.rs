@@ -107,6 +107,15 @@ impl StoredMessage {
     }
 }
 
+/// Totals of an expiry run over all queues.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExpiredMessages {
+    /// Messages deleted.
+    pub expired: usize,
+    /// Messages (and quota markers) left in all queues.
+    pub stored: usize,
+}
+
 /// Result of writing a message: `None` when over quota (`ERR QUOTA`), else the stored message and
 /// whether the queue was empty before.
 pub type WriteOutcome = Option<(StoredMessage, bool)>;
@@ -186,6 +195,6 @@ pub trait Store: Send + Sync {
         recipient_id: &EntityId,
         before: i64,
     ) -> Result<usize, ErrorType>;
-    /// Expiry over every queue (`expireMessagesThread`); returns how many were deleted.
-    fn expire_all_messages(&self, before: i64) -> usize;
+    /// Expiry over every queue (`expireMessagesThread`).
+    fn expire_all_messages(&self, before: i64) -> ExpiredMessages;
 }

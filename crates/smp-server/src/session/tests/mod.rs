@@ -5,3 +5,4 @@ mod commands;
 mod delivery;
 mod harness;
 mod relay;
+mod stats;
