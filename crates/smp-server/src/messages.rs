@@ -129,6 +129,9 @@ pub struct Acknowledged<M> {
     pub get_only: bool,
 }
 
+/// The answer to ACK and the message it removed.
+pub type AckOutcome<M> = (Answer<M>, Option<Acknowledged<M>>);
+
 /// ACK (`acknowledgeMsg`): `NO_MSG` unless `msg_id` is the delivered message (an empty id
 /// matches any delivered message). Then the head is deleted if its id matches, and in
 /// subscription mode the next head is delivered as the answer.
@@ -149,7 +152,7 @@ pub fn acknowledge_message<Q: QueueMessages>(
     msg_id: &MsgId,
     queue: &Q,
     now: i64,
-) -> Result<(Answer<Q::Message>, Option<Acknowledged<Q::Message>>), Q::Error> {
+) -> Result<AckOutcome<Q::Message>, Q::Error> {
     let (mode, delivered_at) = {
         let mut subscriptions = client.subscriptions();
         let Some(sub) = subscriptions.get_mut(recipient_id) else {
