@@ -6,6 +6,7 @@
 
 use crate::notifications::MsgNtf;
 use crate::state::ServerState;
+use crate::stats::persist::{RestoredMessages, RestoredTotals};
 use crate::store::backend::StoreBackend;
 use crate::store::QueueParty;
 use anyhow::Context;
@@ -31,12 +32,13 @@ pub struct StorePaths {
     pub skip_warnings: bool,
 }
 
-/// Restores the stores before serving.
+/// Restores the stores before serving; returns what was restored, for the statistics.
 pub fn restore(
     state: &ServerState,
     backend: &StoreBackend,
     paths: &StorePaths,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<RestoredTotals> {
+    let mut totals = RestoredTotals::default();
     let now = state.clock.seconds();
     if let Some(path) = &paths.store_log {
         let system_now = UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0));
@@ -75,12 +77,20 @@ pub fn restore(
             expired = stats.expired,
             "messages restored"
         );
+        totals.messages = Some(RestoredMessages {
+            stored: count(stats.stored),
+            expired: count(stats.expired),
+        });
     }
     if let Some(path) = paths.notifications.as_ref().filter(|path| path.exists()) {
         tracing::info!("restoring notifications from file {}", path.display());
         let restored = NtfStore::new();
         let before = now.saturating_sub(seconds(state.settings.ntf_expiration.ttl));
-        restore_ntfs(path, &restored, before)?;
+        let (stats, _lines) = restore_ntfs(path, &restored, before)?;
+        totals.notifications = RestoredMessages {
+            stored: count(stats.stored),
+            expired: count(stats.expired),
+        };
         for notifier_id in restored.notifier_ids() {
             let Ok(id) = EntityId::new(notifier_id.to_vec()) else {
                 continue;
@@ -98,7 +108,12 @@ pub fn restore(
             }
         }
     }
-    Ok(())
+    totals.queue_count = count(backend.queues.counts().queues);
+    Ok(totals)
+}
+
+fn count(value: usize) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 /// Saves what the next start restores (`saveServer True`), then closes the store log.
@@ -204,7 +219,9 @@ mod tests {
             restore(&state, &backend, &paths).unwrap();
             backend.add_queue(record(&rid)).unwrap();
             backend.write_message(&rid, message.clone()).unwrap();
-            state.notifications.store(&EntityId::from([8; 24]), ntf.clone());
+            state
+                .notifications
+                .store(&EntityId::from([8; 24]), ntf.clone());
             save(&state, &backend, &paths).unwrap();
         }
         let (state, backend) = server();

@@ -5,6 +5,10 @@
 use crate::listener::{self, ListenerSettings};
 use crate::session::{CommandHandler, WireEvents};
 use crate::state::ServerState;
+use crate::stats::metrics::RealTimeMetrics;
+use crate::stats::tasks::StatsSource;
+use crate::stats::EntityCounts;
+use crate::store::backend::StoreBackend;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -62,5 +66,30 @@ pub async fn expire_messages(state: Arc<ServerState>, shutdown: CancellationToke
                 }
             }
         }
+    }
+}
+
+/// What the statistics tasks read from the running server.
+pub struct ServerStatsSource {
+    pub state: Arc<ServerState>,
+    pub backend: Arc<StoreBackend>,
+}
+
+impl StatsSource for ServerStatsSource {
+    fn entity_counts(&self) -> EntityCounts {
+        let counts = self.backend.queues.counts();
+        let count = |value: usize| i64::try_from(value).unwrap_or(i64::MAX);
+        EntityCounts {
+            queue_count: count(counts.queues),
+            notifier_count: count(counts.notifiers),
+            rcv_service_count: count(counts.recipient_services),
+            ntf_service_count: count(counts.notifier_services),
+            rcv_service_queues_count: count(counts.recipient_service_queues),
+            ntf_service_queues_count: count(counts.notifier_service_queues),
+        }
+    }
+
+    fn real_time_metrics(&self) -> RealTimeMetrics {
+        self.state.real_time_metrics()
     }
 }

@@ -9,13 +9,16 @@ use crate::client::ClientHandle;
 use crate::clock::{Clock, Random, SystemClock};
 use crate::notifications::{MsgNtf, NtfStore};
 use crate::periodic::{deliver_notifications, flush_pending_events};
-use crate::stats::ServerStats;
+use crate::stats::metrics::{LoadedQueueCounts, RealTimeMetrics, SubscriberMetrics};
+use crate::stats::{ServerStats, TimeBuckets};
 use crate::store::backend::StoreBackend;
 use crate::store::Store;
 use crate::subscriptions::{ClientId, HubEvent, HubKind, SubscriptionHub};
 use smp_proto::ids::EntityId;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -108,7 +111,8 @@ pub struct ServerState {
     pub clock: Arc<dyn Clock>,
     pub random: Random,
     next_client_id: AtomicU64,
-    connected_clients: AtomicI64,
+    /// Connections being served (`Server.clients`).
+    clients: Mutex<HashMap<ClientId, Arc<ClientHandle>>>,
 }
 
 impl std::fmt::Debug for ServerState {
@@ -138,7 +142,7 @@ impl ServerState {
             clock,
             random,
             next_client_id: AtomicU64::new(0),
-            connected_clients: AtomicI64::new(0),
+            clients: Mutex::new(HashMap::new()),
         }
     }
 
@@ -148,23 +152,66 @@ impl ServerState {
         self
     }
 
-    /// A fresh connection number (`clientSeq`); the connection counts as connected until
-    /// [`ServerState::client_disconnected`].
+    /// A fresh connection number (`clientSeq`).
     pub fn next_client_id(&self) -> ClientId {
-        self.connected_clients.fetch_add(1, Ordering::Relaxed);
         self.next_client_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Connections being served (`clients` in the metrics).
-    pub fn connected_clients(&self) -> i64 {
-        self.connected_clients.load(Ordering::Relaxed)
+    /// Records a served connection until [`ServerState::client_disconnected`]
+    /// (`insertServerClient`).
+    pub fn register_client(&self, client: &Arc<ClientHandle>) {
+        self.clients_map().insert(client.id(), Arc::clone(client));
+    }
+
+    fn clients_map(&self) -> MutexGuard<'_, HashMap<ClientId, Arc<ClientHandle>>> {
+        // Single map operations: a poisoned lock still holds a valid map.
+        self.clients.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Live figures for the metrics file (`Server.hs: getRealTimeMetrics`): connections,
+    /// subscriptions with an unacknowledged delivery and their ages, subscribers of both hubs.
+    pub fn real_time_metrics(&self) -> RealTimeMetrics {
+        let clients: Vec<Arc<ClientHandle>> = self.clients_map().values().cloned().collect();
+        let now = self.clock.seconds();
+        let mut delivered_subs = SubscriberMetrics::default();
+        let mut delivered_times = TimeBuckets::default();
+        for client in &clients {
+            let mut count = 0;
+            for sub in client.subscriptions().values() {
+                if let Some(delivered) = &sub.delivered {
+                    count += 1;
+                    delivered_times.add(delivered.at, now);
+                }
+            }
+            if count > 0 {
+                delivered_subs.subs_count += count;
+                delivered_subs.sub_clients_count += 1;
+            }
+        }
+        let hub_metrics = |hub: &SubscriptionHub<ClientHandle>| SubscriberMetrics {
+            subs_count: i64::try_from(hub.len()).unwrap_or(i64::MAX),
+            sub_clients_count: i64::try_from(hub.client_count()).unwrap_or(i64::MAX),
+            sub_services_count: 0,
+        };
+        let threads_count = tokio::runtime::Handle::try_current()
+            .map_or(0, |runtime| runtime.metrics().num_workers());
+        RealTimeMetrics {
+            socket_stats: Vec::new(),
+            threads_count: i64::try_from(threads_count).unwrap_or(0),
+            clients_count: i64::try_from(clients.len()).unwrap_or(i64::MAX),
+            delivered_subs,
+            delivered_times,
+            smp_subs: hub_metrics(&self.subscribers),
+            ntf_subs: hub_metrics(&self.ntf_subscribers),
+            loaded_counts: LoadedQueueCounts::default(),
+        }
     }
 
     /// Forgets a closed connection's subscriptions without any event to anybody
     /// (`Server.hs: clientDisconnected`).
     pub fn client_disconnected(&self, client: &ClientHandle) {
         client.disconnect();
-        self.connected_clients.fetch_sub(1, Ordering::Relaxed);
+        self.clients_map().remove(&client.id());
         let (queues, notifiers) = client.take_subscriptions();
         for queue in &queues {
             self.subscribers.unsubscribe(queue, client.id());

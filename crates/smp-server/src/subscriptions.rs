@@ -126,6 +126,15 @@ impl<C: Subscriber> SubscriptionHub<C> {
         self.len() == 0
     }
 
+    /// Number of distinct connections holding subscriptions (`subClients`).
+    pub fn client_count(&self) -> usize {
+        let subscribers = lock(&self.subscribers);
+        let mut clients: Vec<ClientId> = subscribers.values().map(|c| c.client_id()).collect();
+        clients.sort_unstable();
+        clients.dedup();
+        clients.len()
+    }
+
     /// Takes every pending event (`sendPendingEvtsThread: sendPending`); the caller sends them
     /// to the connections that are still connected.
     pub fn take_pending(&self) -> PendingEvents<C> {

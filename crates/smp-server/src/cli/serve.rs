@@ -9,7 +9,12 @@ use smp_server::clock::SystemClock;
 use smp_server::config::Config;
 use smp_server::listener::ListenerSettings;
 use smp_server::persistence::{self, StorePaths};
+use smp_server::server::ServerStatsSource;
 use smp_server::state::{Expiration, ServerSettings, ServerState, DEFAULT_QUOTA};
+use smp_server::stats::{
+    self,
+    tasks::{StatsConfig, StatsPaths},
+};
 use smp_server::store::backend::StoreBackend;
 use smp_transport::credentials::ServerCredentials;
 use tokio_util::sync::CancellationToken;
@@ -33,10 +38,37 @@ pub async fn serve(
     );
     let backend = Arc::new(StoreBackend::new(DEFAULT_QUOTA, Arc::new(SystemClock)));
     let state = Arc::new(ServerState::new(server_settings(config)).with_store(backend.clone()));
-    let paths = store_paths(config, &super::paths::Paths::from_env());
-    persistence::restore(&state, &backend, &paths)?;
-    let served = smp_server::server::run(Arc::clone(&state), settings, shutdown).await;
+    let dirs = super::paths::Paths::from_env();
+    let paths = store_paths(config, &dirs);
+    let totals = persistence::restore(&state, &backend, &paths)?;
+    let stats_paths = StatsPaths::in_log_dir(&dirs.log);
+    let stats_log = config.store.log_stats.then_some(&stats_paths.stats_log);
+    if let Some(path) = stats_log {
+        stats::persist::restore(path, &state.stats, totals)?;
+    }
+    let stats_tasks = tokio::spawn(stats::tasks::run_stats_tasks(
+        Arc::clone(&state.stats),
+        Arc::new(ServerStatsSource {
+            state: Arc::clone(&state),
+            backend: Arc::clone(&backend),
+        }),
+        stats_paths.clone(),
+        StatsConfig::from_settings(
+            config.store.log_stats,
+            config.store.prometheus_interval_seconds,
+        ),
+        Arc::clone(&state.clock),
+        shutdown.clone(),
+    ));
+    let served = smp_server::server::run(Arc::clone(&state), settings, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = stats_tasks.await;
     let saved = persistence::save(&state, &backend, &paths);
+    if let Some(path) = stats_log {
+        if let Err(error) = stats::persist::save(path, &state.stats) {
+            tracing::error!("cannot save server stats to {}: {error}", path.display());
+        }
+    }
     served.and(saved)
 }
 

@@ -89,6 +89,7 @@ pub async fn serve_connection<S>(
         params,
         send_jobs,
     ));
+    state.register_client(&client);
     let session_secret = handshake
         .client_session_key
         .as_ref()
