@@ -581,3 +581,50 @@ fn que_reports_queue_info() {
         "{json}"
     );
 }
+
+#[test]
+fn v6_new_with_password_marker() {
+    let settings = ServerSettings {
+        create_password: Some(b"secret".to_vec()),
+        ..ServerSettings::default()
+    };
+    let server = Server::with(settings, 128);
+    let mut conn = server.connect(6);
+    let recipient = AuthKeyPair::generate(AuthAlgorithm::Ed25519).unwrap();
+    let request = |password: Option<&[u8]>| {
+        Command::New(Box::new(NewQueueRequest {
+            recipient_key: recipient.public_key(),
+            recipient_dh_key: *X25519KeyPair::from_secret_bytes([3; 32]).public_key(),
+            basic_auth: password.map(|p| smp_proto::address::BasicAuth::new(p).unwrap()),
+            subscribe_mode: SubscriptionMode::Subscribe,
+            queue_data: None,
+            ntf_creds: None,
+        }))
+    };
+    let none = EntityId::empty();
+    assert_eq!(
+        conn.request(&none, request(None), Some(&recipient)),
+        Err(ErrorType::Auth)
+    );
+    let Ok(Response::Ids(ids)) = conn.request(&none, request(Some(b"secret")), Some(&recipient))
+    else {
+        panic!("IDS expected");
+    };
+    assert_eq!(ids.queue_mode, None);
+    // subscribed by NEW: SUB again is a duplicate, answered OK at v6
+    assert_eq!(
+        conn.request(&ids.recipient_id, Command::Sub, Some(&recipient))
+            .map(|r| r.to_bytes(conn.version())),
+        Ok(b"OK".to_vec())
+    );
+    // the legacy mode-less queue counts as a contact queue until secured: no SKEY
+    let sender = AuthKeyPair::generate(AuthAlgorithm::Ed25519).unwrap();
+    assert_eq!(
+        conn.request(
+            &ids.sender_id,
+            Command::Skey(sender.public_key()),
+            Some(&sender)
+        ),
+        Err(ErrorType::Auth)
+    );
+}

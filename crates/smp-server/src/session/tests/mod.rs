@@ -3,6 +3,7 @@
 
 mod commands;
 mod delivery;
+mod events;
 mod harness;
 mod relay;
 mod stats;
