@@ -14,7 +14,7 @@
 use std::future::Future;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,9 +102,34 @@ impl ListenerSettings {
     }
 }
 
+/// Socket counters of one listening port (`Transport/Server.hs: SocketState`): accepted,
+/// closed and active connections; "leaked" is what the three leave unexplained.
+#[derive(Debug, Default)]
+pub struct SocketCounters {
+    pub accepted: AtomicI64,
+    pub closed: AtomicI64,
+    pub active: AtomicI64,
+}
+
+impl SocketCounters {
+    /// `getSocketStats`.
+    pub fn snapshot(&self) -> crate::stats::metrics::SocketStats {
+        let accepted = self.accepted.load(Ordering::Relaxed);
+        let closed = self.closed.load(Ordering::Relaxed);
+        let active = self.active.load(Ordering::Relaxed);
+        crate::stats::metrics::SocketStats {
+            accepted,
+            closed,
+            active,
+            leaked: accepted - closed - active,
+        }
+    }
+}
+
 /// Bound, not yet serving, listeners: lets the caller learn the actual ports (port 0) first.
 pub struct BoundListeners {
     listeners: Vec<TcpListener>,
+    sockets: Vec<(String, Arc<SocketCounters>)>,
     tls_context: SslContext,
     handshake: Arc<ServerHandshakeSettings>,
     max_connections: usize,
@@ -127,14 +152,17 @@ pub async fn bind(settings: &ListenerSettings) -> anyhow::Result<BoundListeners>
     let handshake = ServerHandshakeSettings::new(&settings.credentials, settings.version_range)
         .context("cannot prepare the SMP handshake from the server credentials")?;
     let mut listeners = Vec::with_capacity(settings.bind.len());
+    let mut sockets = Vec::with_capacity(settings.bind.len());
     for address in &settings.bind {
         let listener = bind_address(*address)
             .with_context(|| format!("cannot listen on port {}", address.port()))?;
         info!(address = %listener.local_addr()?, "listening");
         listeners.push(listener);
+        sockets.push((address.port().to_string(), Arc::default()));
     }
     Ok(BoundListeners {
         listeners,
+        sockets,
         tls_context,
         handshake: Arc::new(handshake),
         max_connections: settings.max_connections.max(1),
@@ -170,6 +198,11 @@ fn listen(address: SocketAddr) -> io::Result<TcpListener> {
 }
 
 impl BoundListeners {
+    /// Socket counters per port, the last bound first (the reference's order).
+    pub fn socket_counters(&self) -> Vec<(String, Arc<SocketCounters>)> {
+        self.sockets.iter().rev().cloned().collect()
+    }
+
     /// The bound addresses (with the actual ports when port 0 was asked for).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
@@ -194,12 +227,12 @@ impl BoundListeners {
             tracker: TaskTracker::new(),
         });
         let mut accept_loops = Vec::with_capacity(self.listeners.len());
-        for listener in self.listeners {
+        for (listener, (_, counters)) in self.listeners.into_iter().zip(self.sockets) {
             let shared = Arc::clone(&shared);
             let handler = Arc::clone(&handler);
             let shutdown = shutdown.clone();
             accept_loops.push(tokio::spawn(accept_loop(
-                listener, shared, handler, shutdown,
+                listener, counters, shared, handler, shutdown,
             )));
         }
         for accept_loop in accept_loops {
@@ -232,6 +265,7 @@ struct Shared {
 
 async fn accept_loop<H: ConnectionHandler>(
     listener: TcpListener,
+    counters: Arc<SocketCounters>,
     shared: Arc<Shared>,
     handler: Arc<H>,
     shutdown: CancellationToken,
@@ -251,11 +285,15 @@ async fn accept_loop<H: ConnectionHandler>(
                 continue;
             }
         };
+        counters.accepted.fetch_add(1, Ordering::Relaxed);
         let Ok(slot) = Arc::clone(&shared.connection_slots).try_acquire_owned() else {
             debug!(%peer, "connection limit reached, closing new connection");
+            counters.closed.fetch_add(1, Ordering::Relaxed);
             drop(socket);
             continue;
         };
+        counters.active.fetch_add(1, Ordering::Relaxed);
+        let task_counters = Arc::clone(&counters);
         let id = shared.next_connection.fetch_add(1, Ordering::Relaxed);
         let span = info_span!("connection", id);
         let task_shared = Arc::clone(&shared);
@@ -266,6 +304,8 @@ async fn accept_loop<H: ConnectionHandler>(
                 debug!(%peer, "accepted");
                 run_connection(&task_shared, socket, handler.as_ref(), shutdown).await;
                 drop(slot);
+                task_counters.active.fetch_sub(1, Ordering::Relaxed);
+                task_counters.closed.fetch_add(1, Ordering::Relaxed);
             }
             .instrument(span),
         );
@@ -324,6 +364,7 @@ mod tests {
         address: SocketAddr,
         shutdown: CancellationToken,
         task: tokio::task::JoinHandle<anyhow::Result<()>>,
+        counters: Arc<SocketCounters>,
     }
 
     async fn run(max_connections: usize, handshake_timeout: Duration) -> Running {
@@ -340,6 +381,7 @@ mod tests {
         settings.handshake_timeout = handshake_timeout;
         let bound = bind(&settings).await.unwrap();
         let address = bound.local_addrs()[0];
+        let counters = Arc::clone(&bound.socket_counters()[0].1);
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(bound.serve(Arc::new(PingHandler), shutdown.clone()));
         Running {
@@ -348,6 +390,7 @@ mod tests {
             address,
             shutdown,
             task,
+            counters,
         }
     }
 
@@ -385,6 +428,9 @@ mod tests {
         let server = run(1, DEFAULT_HANDSHAKE_TIMEOUT).await;
         let _first = connect(&server).await.unwrap();
         assert!(connect(&server).await.is_err());
+        // Both were accepted; the one over the cap was closed at once.
+        let stats = server.counters.snapshot();
+        assert_eq!((stats.accepted, stats.closed, stats.active), (2, 1, 1));
         server.shutdown.cancel();
         server.task.await.unwrap().unwrap();
     }

@@ -28,6 +28,7 @@ pub async fn run_bound(
     bound: listener::BoundListeners,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    state.set_socket_counters(bound.socket_counters());
     let events =
         tokio::spawn(Arc::clone(&state).run_event_tasks(Arc::new(WireEvents), shutdown.clone()));
     let expiry = tokio::spawn(expire_messages(Arc::clone(&state), shutdown.clone()));

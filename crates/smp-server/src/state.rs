@@ -7,6 +7,7 @@
 
 use crate::client::ClientHandle;
 use crate::clock::{Clock, Random, SystemClock};
+use crate::listener::SocketCounters;
 use crate::notifications::{MsgNtf, NtfStore};
 use crate::periodic::{deliver_notifications, flush_pending_events};
 use crate::stats::metrics::{LoadedQueueCounts, RealTimeMetrics, SubscriberMetrics};
@@ -113,6 +114,8 @@ pub struct ServerState {
     next_client_id: AtomicU64,
     /// Connections being served (`Server.clients`).
     clients: Mutex<HashMap<ClientId, Arc<ClientHandle>>>,
+    /// Listening ports' socket counters (`Env.sockets`).
+    sockets: Mutex<Vec<(String, Arc<SocketCounters>)>>,
 }
 
 impl std::fmt::Debug for ServerState {
@@ -143,6 +146,7 @@ impl ServerState {
             random,
             next_client_id: AtomicU64::new(0),
             clients: Mutex::new(HashMap::new()),
+            sockets: Mutex::new(Vec::new()),
         }
     }
 
@@ -161,6 +165,11 @@ impl ServerState {
     /// (`insertServerClient`).
     pub fn register_client(&self, client: &Arc<ClientHandle>) {
         self.clients_map().insert(client.id(), Arc::clone(client));
+    }
+
+    /// Records the listeners' socket counters for the metrics.
+    pub fn set_socket_counters(&self, sockets: Vec<(String, Arc<SocketCounters>)>) {
+        *self.sockets.lock().unwrap_or_else(PoisonError::into_inner) = sockets;
     }
 
     fn clients_map(&self) -> MutexGuard<'_, HashMap<ClientId, Arc<ClientHandle>>> {
@@ -196,7 +205,13 @@ impl ServerState {
         let threads_count = tokio::runtime::Handle::try_current()
             .map_or(0, |runtime| runtime.metrics().num_workers());
         RealTimeMetrics {
-            socket_stats: Vec::new(),
+            socket_stats: self
+                .sockets
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .map(|(port, counters)| (port.clone(), counters.snapshot()))
+                .collect(),
             threads_count: i64::try_from(threads_count).unwrap_or(0),
             clients_count: i64::try_from(clients.len()).unwrap_or(i64::MAX),
             delivered_subs,
