@@ -21,6 +21,7 @@ use crate::subscriptions::HubEvent;
 use processor::{Session, VerifiedCommand};
 use sink::BlockSink;
 use smp_proto::codec::ShortBytes;
+use smp_proto::error::{BlockingInfo, ErrorType};
 use smp_proto::ids::{CorrId, EntityId};
 use smp_proto::response::Response;
 use smp_proto::transmission::{encode_server, TransmissionParams};
@@ -65,6 +66,30 @@ impl EventEncoder for WireEvents {
         };
         encode_server(client.params(), &CorrId::empty(), notifier_id, &response)
     }
+}
+
+/// Tells the current subscriber of a queue that the operator blocked it: `ERR BLOCKED info`
+/// (as `AUTH` before v12) with an empty correlation id (`Server.hs` control port `CPBlock`).
+/// Returns whether there was a subscriber to tell.
+pub fn send_blocked_event(
+    state: &ServerState,
+    recipient_id: &EntityId,
+    info: BlockingInfo,
+) -> bool {
+    let Some(subscriber) = state.subscribers.subscriber(recipient_id) else {
+        return false;
+    };
+    let event = encode_server(
+        subscriber.params(),
+        &CorrId::empty(),
+        recipient_id,
+        &Response::Err(ErrorType::Blocked(info)),
+    );
+    // A full or closed send queue drops the event, as a best-effort notice.
+    subscriber
+        .send_jobs()
+        .try_send(SendJob::of(vec![event]))
+        .is_ok()
 }
 
 /// Serves one established connection until the peer leaves, a part fails, the client is

@@ -78,3 +78,31 @@ fn nmsg_carries_the_encrypted_message_metadata() {
     assert_eq!(meta.timestamp.0, NOW);
     assert_ne!(meta.msg_id, MsgId::empty());
 }
+
+#[test]
+fn blocking_tells_the_subscriber() {
+    use smp_proto::error::{BlockingInfo, BlockingReason, ErrorType};
+    let server = Server::new();
+    let mut conn = server.connect(18);
+    let queue = conn.create_queue();
+    let info = BlockingInfo {
+        reason: BlockingReason::Content,
+        notice: None,
+    };
+    assert!(!crate::session::send_blocked_event(
+        &server.state,
+        queue.rid(),
+        info
+    ));
+    conn.request(queue.rid(), Command::Sub, Some(&queue.recipient))
+        .unwrap();
+    assert!(crate::session::send_blocked_event(
+        &server.state,
+        queue.rid(),
+        info
+    ));
+    let pushed = conn.pushed();
+    assert_eq!(pushed.len(), 1);
+    assert!(pushed[0].corr_id.is_empty());
+    assert_eq!(pushed[0].response, Err(ErrorType::Blocked(info)));
+}
