@@ -31,7 +31,7 @@ use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::debug;
+use tracing::{debug, Instrument};
 
 /// The connection handler `start` serves with.
 #[derive(Debug, Clone)]
@@ -99,7 +99,7 @@ pub async fn serve_connection<S>(
     connection: ServerConnection<S>,
     shutdown: CancellationToken,
 ) where
-    S: AsyncRead + AsyncWrite + Unpin + Send,
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let ServerConnection {
         handshake,
@@ -119,12 +119,12 @@ pub async fn serve_connection<S>(
         .client_session_key
         .as_ref()
         .map(|key| handshake.server_session_key.diffie_hellman(key));
-    let session = Session {
+    let session = Arc::new(Session {
         state: Arc::clone(&state),
         client: Arc::clone(&client),
         server_key: handshake.server_session_key,
         session_secret,
-    };
+    });
     let now = state.clock.seconds();
     let last_received = Arc::new(AtomicI64::new(now));
     let last_sent = Arc::new(AtomicI64::new(now));
@@ -134,20 +134,39 @@ pub async fn serve_connection<S>(
         clock: Arc::clone(&state.clock),
     };
     let (groups, groups_rx) = mpsc::channel(queue_size);
+    // Reader, processor and the inactivity check run as their own tasks (verification of one
+    // block overlaps processing of the previous one); the writer runs here.
+    let span = tracing::Span::current();
+    let mut reading = tokio::spawn(
+        read_blocks(
+            Arc::clone(&session),
+            reader,
+            groups,
+            Arc::clone(&last_received),
+        )
+        .instrument(span.clone()),
+    );
+    let mut processing =
+        tokio::spawn(process_groups(Arc::clone(&session), groups_rx).instrument(span.clone()));
+    let inactivity_session = Arc::clone(&session);
+    let mut inactivity = tokio::spawn(
+        async move { inactive(&inactivity_session, &last_received, &last_sent).await }
+            .instrument(span),
+    );
     {
-        let reading = read_blocks(&session, reader, groups, &last_received);
-        let processing = process_groups(&session, groups_rx);
         let writing = crate::writer::run(send_jobs_rx, &mut sink);
-        let inactivity = inactive(&session, &last_received, &last_sent);
         tokio::select! {
             _ = shutdown.cancelled() => debug!("server stopping"),
-            () = reading => debug!("reader ended"),
-            () = processing => debug!("processor ended"),
+            _ = &mut reading => debug!("reader ended"),
+            _ = &mut processing => debug!("processor ended"),
             result = writing => if let Err(error) = result {
                 debug!(%error, "writer ended");
             },
-            () = inactivity => debug!("inactive client disconnected"),
+            _ = &mut inactivity => debug!("inactive client disconnected"),
         }
+    }
+    for task in [&reading, &processing, &inactivity] {
+        task.abort();
     }
     state.client_disconnected(&client);
     // Best effort close_notify; the peer may already be gone.
@@ -156,10 +175,10 @@ pub async fn serve_connection<S>(
 
 /// Reads blocks until the connection fails (`receive`).
 async fn read_blocks<S: AsyncRead + AsyncWrite + Unpin>(
-    session: &Session,
+    session: Arc<Session>,
     mut reader: StreamReader<S>,
     groups: mpsc::Sender<Vec<VerifiedCommand>>,
-    last_received: &AtomicI64,
+    last_received: Arc<AtomicI64>,
 ) {
     loop {
         let received = match reader.read_content().await {
@@ -187,7 +206,7 @@ async fn read_blocks<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// Processes groups in arrival order (`client`).
-async fn process_groups(session: &Session, mut groups: mpsc::Receiver<Vec<VerifiedCommand>>) {
+async fn process_groups(session: Arc<Session>, mut groups: mpsc::Receiver<Vec<VerifiedCommand>>) {
     while let Some(group) = groups.recv().await {
         let (responses, messages) = session.process_group(group);
         let job = SendJob {
