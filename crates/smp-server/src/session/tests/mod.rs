@@ -5,5 +5,6 @@ mod commands;
 mod delivery;
 mod events;
 mod harness;
+mod live;
 mod relay;
 mod stats;
