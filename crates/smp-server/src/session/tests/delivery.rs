@@ -442,3 +442,24 @@ fn blocked_queues_by_version() {
         );
     }
 }
+
+#[test]
+fn disconnect_forgets_subscriptions_and_the_next_sub_redelivers() {
+    let server = Server::new();
+    let mut first = server.connect(18);
+    let queue = first.create_queue_with(
+        SubscriptionMode::Subscribe,
+        Some(QueueReqData::Messaging(None)),
+        false,
+    );
+    first.request(queue.sid(), send(b"unacked"), None).unwrap();
+    let pushed = first.pushed();
+    assert_eq!(pushed.len(), 1);
+    server.state.client_disconnected(&first.session.client);
+    assert!(server.state.subscribers.is_empty());
+    assert!(server.state.subscribers.take_pending().is_empty());
+    let mut second = server.connect(18);
+    let (_, message) = second.request_full(queue.rid(), Command::Sub, Some(&queue.recipient));
+    let message = message.expect("re-delivered");
+    assert_eq!(message.response, pushed[0].response);
+}
