@@ -2,9 +2,8 @@
 //! answers `PING` with `PONG` (`Server.hs: processCommand` for `PING`, spec §6.8). Every other
 //! transmission is ignored and undecodable blocks are skipped.
 //!
-//! This exists so that the listener and the handshake can be run and tested end to end before
-//! the command-processing core lands; that core replaces [`PingHandler`] with a full
-//! [`ConnectionHandler`](crate::listener::ConnectionHandler).
+//! It predates the command-processing core and is kept for the listener's own tests; `start`
+//! serves connections with [`CommandHandler`](crate::session::CommandHandler).
 
 use smp_proto::codec::{Reader, Writer};
 use tokio_util::sync::CancellationToken;
