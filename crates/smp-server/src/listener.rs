@@ -44,8 +44,8 @@ pub type Connection = ServerConnection<TcpStream>;
 
 /// What to do with each established connection.
 ///
-/// The command-processing core implements this; until it does, [`PingHandler`] is the interim
-/// behaviour.
+/// [`CommandHandler`](crate::session::CommandHandler) is the server's; the listener's tests use
+/// the minimal [`PingHandler`](crate::connection::PingHandler).
 pub trait ConnectionHandler: Send + Sync + 'static {
     /// Serves one connection until the peer leaves, an error ends it, or `shutdown` is cancelled.
     fn serve(

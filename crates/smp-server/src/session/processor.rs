@@ -2,8 +2,8 @@
 //! verified command to the stores and the subscription hubs and produces its response, plus —
 //! for SUB — the message to deliver right after it.
 //!
-//! The per-command work lives in [`super::queues`] (queue management), [`super::receiving`]
-//! (SUB/GET/ACK/NSUB), [`super::sending`] (SEND) and [`super::relay`] (RFWD); this module holds
+//! The per-command work lives in `queues` (queue management), `receiving`
+//! (SUB/GET/ACK/NSUB), `sending` (SEND) and `relay` (RFWD); this module holds
 //! the shared context and the dispatch.
 
 use crate::client::ClientHandle;
