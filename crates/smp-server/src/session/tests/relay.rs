@@ -128,3 +128,61 @@ fn rfwd_that_does_not_decrypt_is_crypto_error() {
         Err(ErrorType::Crypto)
     );
 }
+
+#[test]
+fn forwarded_lget_and_ed25519_send_at_v17() {
+    use smp_proto::command::{QueueLinkData, QueueReqData, SubscriptionMode};
+    let server = Server::new();
+    let mut owner = server.connect(18);
+    let contact = owner.create_queue_with(
+        SubscriptionMode::OnlyCreate,
+        Some(QueueReqData::Contact(None)),
+        false,
+    );
+    let data = QueueLinkData {
+        fixed: b"fixed".to_vec(),
+        user: b"user".to_vec(),
+    };
+    let link_id = EntityId::from([0x55; 24]);
+    owner
+        .request(
+            contact.rid(),
+            Command::Lset {
+                link_id: link_id.clone(),
+                link_data: data.clone(),
+            },
+            Some(&contact.recipient),
+        )
+        .unwrap();
+    let mut relay = server.connect(17);
+    assert_eq!(
+        forward(&mut relay, &link_id, &Command::Lget, None),
+        Ok(Response::Lnk {
+            sender_id: contact.sid().clone(),
+            link_data: data
+        })
+    );
+    // a contact queue is never secured by the sender; signed SEND with a recipient-set key
+    let sender = AuthKeyPair::generate(AuthAlgorithm::Ed25519).unwrap();
+    owner
+        .request(
+            contact.rid(),
+            Command::Key(sender.public_key()),
+            Some(&contact.recipient),
+        )
+        .unwrap();
+    assert_eq!(
+        forward(&mut relay, contact.sid(), &send(b"hello"), Some(&sender)),
+        Ok(Response::Ok)
+    );
+    // the size limit is the forwarded version's
+    assert_eq!(
+        forward(
+            &mut relay,
+            contact.sid(),
+            &send(&[0; 16_049]),
+            Some(&sender)
+        ),
+        Err(ErrorType::LargeMsg)
+    );
+}
