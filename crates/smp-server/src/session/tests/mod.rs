@@ -7,4 +7,5 @@ mod events;
 mod harness;
 mod live;
 mod relay;
+mod robustness;
 mod stats;
