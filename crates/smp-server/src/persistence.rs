@@ -56,6 +56,7 @@ pub fn restore(
         backend.queues.set_store_log(writer);
     }
     if let Some(path) = paths.messages.as_ref().filter(|path| path.exists()) {
+        tracing::info!("restoring messages from file {}", path.display());
         let settings = &state.settings;
         let expire_before = settings
             .message_expiration
@@ -72,10 +73,12 @@ pub fn restore(
             expire_before,
             paths.skip_warnings,
         )?;
+        // `printMessageStats "messages"`
         tracing::info!(
-            stored = stats.stored,
-            expired = stats.expired,
-            "messages restored"
+            "messages stored: {}, expired: {}, queues: {}",
+            stats.stored,
+            stats.expired,
+            backend.queues.counts().queues
         );
         totals.messages = Some(RestoredMessages {
             stored: count(stats.stored),
@@ -87,6 +90,12 @@ pub fn restore(
         let restored = NtfStore::new();
         let before = now.saturating_sub(seconds(state.settings.ntf_expiration.ttl));
         let (stats, _lines) = restore_ntfs(path, &restored, before)?;
+        tracing::info!(
+            "notifications stored: {}, expired: {}, queues: {}",
+            stats.stored,
+            stats.expired,
+            stats.queues
+        );
         totals.notifications = RestoredMessages {
             stored: count(stats.stored),
             expired: count(stats.expired),
@@ -121,8 +130,9 @@ pub fn save(state: &ServerState, backend: &StoreBackend, paths: &StorePaths) -> 
     tracing::info!("Saving server state...");
     match &paths.messages {
         Some(path) => {
+            tracing::info!("saving messages to file {}", path.display());
             let count = save_messages(path, &backend.messages, true)?;
-            tracing::info!(count, "messages saved");
+            tracing::info!("messages saved: {count}");
         }
         None => tracing::info!("undelivered messages are not saved"),
     }
@@ -144,8 +154,9 @@ pub fn save(state: &ServerState, backend: &StoreBackend, paths: &StorePaths) -> 
                 );
             }
         }
+        tracing::info!("saving notifications to file {}", path.display());
         let count = save_ntfs(path, &pending)?;
-        tracing::info!(count, "notifications saved");
+        tracing::info!("notifications saved: {count}");
     }
     if let Some(mut writer) = backend.queues.take_store_log() {
         writer.sync().context("closing the store log")?;
