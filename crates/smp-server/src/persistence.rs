@@ -57,10 +57,12 @@ pub fn restore(
     }
     if let Some(path) = paths.messages.as_ref().filter(|path| path.exists()) {
         tracing::info!("restoring messages from file {}", path.display());
-        let settings = &state.settings;
-        let expire_before = settings
+        // The memory store always drops expired messages while restoring (`importMessages` gets
+        // the cut-off whatever `expire_messages_on_start` says; that setting is for the journal
+        // and database stores).
+        let expire_before = state
+            .settings
             .message_expiration
-            .filter(|_| settings.expire_messages_on_start)
             .map(|expiration| now.saturating_sub(seconds(expiration.ttl)));
         let queue_exists = |recipient_id: &[u8]| {
             EntityId::new(recipient_id.to_vec())

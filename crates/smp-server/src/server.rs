@@ -42,7 +42,8 @@ pub async fn run_bound(
     served
 }
 
-/// Deletes expired messages now (if configured) and then every check interval.
+/// Deletes expired messages every check interval, the first time one interval after start
+/// (`expireMessagesThread`; at start expiry happens while restoring saved messages).
 pub async fn expire_messages(state: Arc<ServerState>, shutdown: CancellationToken) {
     let Some(expiration) = state.settings.message_expiration else {
         return;
@@ -50,9 +51,8 @@ pub async fn expire_messages(state: Arc<ServerState>, shutdown: CancellationToke
     let ttl = i64::try_from(expiration.ttl.as_secs()).unwrap_or(i64::MAX);
     let mut timer = tokio::time::interval(expiration.check_interval);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    if !state.settings.expire_messages_on_start {
-        timer.tick().await;
-    }
+    // The first tick of an interval is immediate.
+    timer.tick().await;
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,

@@ -51,8 +51,6 @@ pub struct ServerSettings {
     pub expire_messages_on_send: bool,
     /// Notification expiry (`defaultNtfExpiration`: 24 h, checked hourly).
     pub ntf_expiration: Expiration,
-    /// Expire messages once when the server starts (`expire_messages_on_start`).
-    pub expire_messages_on_start: bool,
     /// Disconnect clients without subscriptions after this long without traffic
     /// (`[INACTIVE_CLIENTS]`); `None` keeps them.
     pub inactive_clients: Option<Expiration>,
@@ -80,7 +78,6 @@ impl Default for ServerSettings {
                 ttl: Duration::from_secs(24 * 3_600),
                 check_interval: Duration::from_secs(3_600),
             },
-            expire_messages_on_start: true,
             inactive_clients: None,
             allow_smp_proxy: false,
             queue_size: 128,

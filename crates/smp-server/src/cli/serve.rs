@@ -102,7 +102,6 @@ pub fn server_settings(config: &Config) -> ServerSettings {
             ttl: seconds(config.store.message_ttl_seconds),
             check_interval: MESSAGE_EXPIRY_CHECK,
         }),
-        expire_messages_on_start: config.store.expire_messages_on_start,
         expire_messages_on_send: config.store.expire_messages_on_send,
         ntf_expiration: Expiration {
             ttl: seconds(config.store.notification_ttl_seconds),

@@ -333,7 +333,7 @@ fn batch_is_executed_last_first_with_responses_in_order() {
     assert_eq!(message_entities, expected);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn expiry_removes_old_messages() {
     let settings = ServerSettings {
         message_expiration: Some(Expiration {
@@ -353,10 +353,12 @@ async fn expiry_removes_old_messages() {
         Arc::clone(&server.state),
         shutdown.clone(),
     ));
-    // the first run is at start
-    while server.state.store.queue_size(queue.rid()).unwrap() != 1 {
-        tokio::task::yield_now().await;
-    }
+    // nothing at start; the first run is one check interval later
+    tokio::time::sleep(Duration::from_secs(3599)).await;
+    assert_eq!(server.state.store.queue_size(queue.rid()).unwrap(), 2);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(server.state.store.queue_size(queue.rid()).unwrap(), 1);
+    assert_eq!(server.state.stats.counters.msg_expired.get(), 1);
     shutdown.cancel();
     task.await.unwrap();
     let message = conn
