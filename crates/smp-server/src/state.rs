@@ -234,7 +234,7 @@ impl ServerState {
     }
 
     /// Runs the periodic event tasks until `shutdown`: pending `END`/`DELD` flush, `NMSG`
-    /// delivery, and notification expiry (also once at start).
+    /// delivery, and notification expiry.
     pub async fn run_event_tasks(
         self: Arc<Self>,
         encoder: Arc<dyn EventEncoder>,
@@ -246,9 +246,11 @@ impl ServerState {
         for timer in [&mut pending, &mut ntfs, &mut ntf_expiry] {
             timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         }
-        // The first tick of an interval is immediate; skip it for the two delivery timers.
+        // The first tick of an interval is immediate; every task first waits one interval
+        // (`sendPendingEvtsThread`, `deliverNtfsThread`, `expireNtfsThread`).
         pending.tick().await;
         ntfs.tick().await;
+        ntf_expiry.tick().await;
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
