@@ -224,10 +224,24 @@ impl Store for StoreBackend {
         message: StoredMessage,
     ) -> Result<WriteOutcome, ErrorType> {
         let message = to_store_message(message)?;
-        Ok(self
-            .messages
-            .write_message(recipient_id.as_bytes(), message)
-            .map(|(message, was_empty)| (from_store_message(message), was_empty)))
+        let rid = recipient_id.as_bytes();
+        let live = |store: &Self| {
+            store
+                .queues
+                .queue(smp_store::QueueParty::Recipient, rid)
+                .is_ok()
+        };
+        if !live(self) {
+            return Err(ErrorType::Auth);
+        }
+        let written = self.messages.write_message(rid, message);
+        // A DEL that ran between the check and the write would leave the message orphaned
+        // (and an unknown queue in the saved message log): drop it again.
+        if !live(self) {
+            self.messages.delete_queue(rid);
+            return Err(ErrorType::Auth);
+        }
+        Ok(written.map(|(message, was_empty)| (from_store_message(message), was_empty)))
     }
 
     fn peek_message(&self, recipient_id: &EntityId) -> Result<Option<StoredMessage>, ErrorType> {
