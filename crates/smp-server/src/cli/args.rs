@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn init_defaults() {
         let args = init(&[]);
-        assert_eq!(args.sign_algorithm, SignAlgorithm::Ed25519);
+        assert_eq!(args.sign_algorithm, SignAlgorithm::Ed448);
         assert_eq!(args.ip, "127.0.0.1");
         assert_eq!(args.db.database, DEFAULT_DB_CONNECTION);
         assert_eq!(args.db.pool_size, 10);
