@@ -3,4 +3,4 @@
 # tests that start the real smp-server binary on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked --no-fail-fast "$@"
