@@ -33,7 +33,6 @@ async fn tls_session(
 }
 
 #[tokio::test]
-#[ignore = "enable once `start` calls smp_server::listener::serve (cli/serve.rs is still interim)"]
 async fn handshake_ping_and_legacy_range() {
     let server = TestServer::start();
     let key_hash = identity(&server);
