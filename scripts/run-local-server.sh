@@ -18,7 +18,7 @@ export SMP_SERVER_LOG_PATH="$PWD/local-server/var"
 port="${SMP_LOCAL_PORT:-5223}"
 
 if [ ! -f "$SMP_SERVER_CFG_PATH/smp-server.ini" ]; then
-  "$binary" init -y --fqdn localhost --no-password
+  "$binary" init -y --fqdn localhost --no-password --disable-web
   # A local server listens on one unprivileged port; the generated file also lists 443.
   sed -i "s/^port = .*/port = $port/" "$SMP_SERVER_CFG_PATH/smp-server.ini"
 fi
