@@ -186,8 +186,18 @@ impl ServerProcess {
     }
 
     /// Kills the process (SIGKILL) and waits for it.
+    /// A server that exited on its own is reported with its output (stderr), since the
+    /// temporary directory holding that output is removed with the process.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
+            if let Ok(Some(status)) = child.try_wait() {
+                eprintln!(
+                    "smp-server (pid {}) had exited by itself with {status}; its output:\n{}",
+                    child.id(),
+                    self.output()
+                );
+                return;
+            }
             let _ = child.kill();
             let _ = child.wait();
         }
