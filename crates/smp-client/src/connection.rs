@@ -16,24 +16,27 @@ use rand::RngCore;
 use smp_proto::address::{BasicAuth, ServerAddress};
 use smp_proto::block::{decode_batch, encode_batch, plan_batches, BatchPlan};
 use smp_proto::command::Command;
+use smp_proto::crypto::DhSecret;
 use smp_proto::error::ErrorType;
 use smp_proto::ids::{CorrId, EntityId};
 use smp_proto::keys::DhPublicKey;
 use smp_proto::response::Response;
 use smp_proto::transmission::{decode_client, TransmissionParams};
 use smp_proto::version::{Version, VersionRange};
+use smp_proto::x509::CertChainPubKey;
 use smp_transport::handshake::{
-    client_handshake, ClientHandshakeSettings, StreamReader, StreamWriter,
+    client_handshake, ClientHandshakeSettings, HandshakeFailure, StreamReader, StreamWriter,
 };
 use smp_transport::tls::{self, SMP_ALPN};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot, watch, Mutex};
 use tokio::task::JoinHandle;
 
 use crate::encoding::encode_transmission;
 use crate::error::{ClientError, ClientResult};
 use crate::events::{block_error, Event};
 use crate::keys::AuthKeyPair;
+use crate::network::NetworkSettings;
 
 /// Default wait for a response (and for the whole connection set-up).
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,8 +53,15 @@ pub struct ClientOptions {
     pub hello_key: bool,
     /// ALPN protocols to offer (`smp/1`); empty offers none, and the server then offers 6..6.
     pub alpn: Vec<Vec<u8>>,
-    /// Wait for each response and for the connection set-up.
+    /// Wait for each response (and for the connection set-up unless `connect_timeout` is set).
     pub response_timeout: Duration,
+    /// Wait for the connection set-up (TCP, TLS, handshake); `None` uses `response_timeout`.
+    pub connect_timeout: Option<Duration>,
+    /// Say in the hello that this client is an SMP server acting as a proxy (v14+,
+    /// `proxyServer`): the relay then keeps blocks unencrypted inside TLS.
+    pub proxy_server: bool,
+    /// Host choice and SOCKS proxy.
+    pub network: NetworkSettings,
 }
 
 impl Default for ClientOptions {
@@ -61,6 +71,9 @@ impl Default for ClientOptions {
             hello_key: true,
             alpn: vec![SMP_ALPN.to_vec()],
             response_timeout: DEFAULT_RESPONSE_TIMEOUT,
+            connect_timeout: None,
+            proxy_server: false,
+            network: NetworkSettings::default(),
         }
     }
 }
@@ -118,13 +131,19 @@ struct EventQueue {
 pub struct SmpClient {
     pub(crate) params: TransmissionParams,
     server_session_key: Option<DhPublicKey>,
+    server_cert_key: Option<CertChainPubKey>,
     server_version_range: VersionRange,
+    version_range: VersionRange,
+    /// DH of this client's hello key and the server session key (`sessSecret`).
+    session_secret: Option<DhSecret>,
     block_encryption: bool,
     pub(crate) basic_auth: Option<BasicAuth>,
     writer: Mutex<StreamWriter<TcpStream>>,
     waiting: SharedWaiting,
     events: Mutex<EventQueue>,
     reader_task: JoinHandle<()>,
+    /// Becomes `true` when the reader ends (the connection is gone).
+    closed: watch::Receiver<bool>,
     pub(crate) response_timeout: Duration,
 }
 
@@ -147,7 +166,7 @@ impl SmpClient {
     /// Connects to `address` (its first host), validates the server chain against the address's
     /// key hash, and runs the SMP handshake.
     pub async fn connect(address: &ServerAddress, options: ClientOptions) -> ClientResult<Self> {
-        let timeout = options.response_timeout;
+        let timeout = options.connect_timeout.unwrap_or(options.response_timeout);
         tokio::time::timeout(timeout, Self::connect_now(address, options))
             .await
             .map_err(|_| ClientError::Timeout("connection"))?
@@ -155,12 +174,11 @@ impl SmpClient {
 
     async fn connect_now(address: &ServerAddress, options: ClientOptions) -> ClientResult<Self> {
         let server = &address.server;
-        let host = server
-            .hosts
-            .first()
-            .ok_or_else(|| ClientError::Local("server address without host".into()))?;
-        let tcp = TcpStream::connect((host.to_string().as_str(), server.port_or_default())).await?;
-        tcp.set_nodelay(true)?;
+        let host = options.network.choose_host(&server.hosts)?;
+        let tcp = options
+            .network
+            .connect_tcp(host, server.port_or_default())
+            .await?;
         let alpn: Vec<&[u8]> = options.alpn.iter().map(Vec::as_slice).collect();
         let context =
             tls::client_context(&alpn).map_err(|error| ClientError::Tls(error.to_string()))?;
@@ -170,26 +188,38 @@ impl SmpClient {
         let settings = ClientHandshakeSettings {
             version_range: options.version_range,
             key_hash: server.key_hash,
-            proxy_server: false,
+            proxy_server: options.proxy_server,
             send_session_key: options.hello_key,
         };
         let connection = client_handshake(&settings, tls)
             .await
-            .map_err(|error| ClientError::Handshake(error.to_string()))?;
+            .map_err(|error| match error {
+                HandshakeFailure::Transport(error) => ClientError::TransportError(error),
+                error => ClientError::Handshake(error.to_string()),
+            })?;
         let handshake = connection.handshake;
+        let session_secret = match (&handshake.client_session_key, &handshake.server_session_key) {
+            (Some(pair), Some(server_key)) => Some(pair.diffie_hellman(server_key)),
+            _ => None,
+        };
         let params = TransmissionParams::new(handshake.version, handshake.session_id.clone());
         let waiting = SharedWaiting::default();
         let (events_tx, events_rx) = mpsc::channel(EVENTS_CAPACITY);
+        let (closed_tx, closed) = watch::channel(false);
         let reader_task = tokio::spawn(read_transmissions(
             connection.reader,
             params.clone(),
             waiting.clone(),
             events_tx,
+            closed_tx,
         ));
         Ok(SmpClient {
             params,
             server_session_key: handshake.server_session_key,
+            server_cert_key: handshake.server_cert_key,
             server_version_range: handshake.server_version_range,
+            version_range: handshake.version_range,
+            session_secret,
             block_encryption: handshake.block_encryption,
             basic_auth: address.basic_auth.clone(),
             writer: Mutex::new(connection.writer),
@@ -199,6 +229,7 @@ impl SmpClient {
                 stash: VecDeque::new(),
             }),
             reader_task,
+            closed,
             response_timeout: options.response_timeout,
         })
     }
@@ -216,6 +247,41 @@ impl SmpClient {
     /// The range the server advertised in its hello.
     pub fn server_version_range(&self) -> VersionRange {
         self.server_version_range
+    }
+
+    /// The versions both sides support (`thServerVRange` of the client).
+    pub fn version_range(&self) -> VersionRange {
+        self.version_range
+    }
+
+    /// The server's certificate chain and signed session key from its hello (v7+).
+    pub fn server_cert_key(&self) -> Option<&CertChainPubKey> {
+        self.server_cert_key.as_ref()
+    }
+
+    /// DH of this client's hello key and the server's session key (`sessSecret`), when both
+    /// were sent: the proxy ↔ relay encryption of `RFWD`.
+    pub fn session_secret(&self) -> Option<&DhSecret> {
+        self.session_secret.as_ref()
+    }
+
+    /// The per-connection parameters (version, session id).
+    pub fn params(&self) -> &TransmissionParams {
+        &self.params
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        *self.closed.borrow()
+    }
+
+    /// A future that completes when the connection ends; it does not keep the client alive.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut closed = self.closed.clone();
+        async move {
+            // An error means the reader is gone, which is closed as well.
+            let _ = closed.wait_for(|closed| *closed).await;
+        }
     }
 
     /// Whether blocks are encrypted inside TLS (v11+ with a hello key).
@@ -477,7 +543,7 @@ impl SmpClient {
 
 /// A reply as the result of a command sent for `entity_id` (`Client.processMsg`): `ERR` is the
 /// server's error; another entity id than the request's is an unexpected response.
-fn into_response(reply: Reply, entity_id: &EntityId) -> ClientResult<Response> {
+pub(crate) fn into_response(reply: Reply, entity_id: &EntityId) -> ClientResult<Response> {
     match reply.response {
         Err(error) => Err(ClientError::BadResponse(error)),
         Ok(Response::Err(error)) => Err(ClientError::Server(error)),
@@ -495,6 +561,7 @@ async fn read_transmissions(
     params: TransmissionParams,
     waiting: SharedWaiting,
     events_tx: mpsc::Sender<Event>,
+    closed_tx: watch::Sender<bool>,
 ) {
     loop {
         let content = match reader.read_content().await {
@@ -531,9 +598,12 @@ async fn read_transmissions(
             }
         }
     }
-    let mut waiting = lock(&waiting);
-    waiting.closed = true;
-    waiting.senders.clear();
+    {
+        let mut waiting = lock(&waiting);
+        waiting.closed = true;
+        waiting.senders.clear();
+    }
+    closed_tx.send_replace(true);
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use smp_proto::codec::DecodeError;
 use smp_proto::error::ErrorType;
+use smp_proto::handshake::TransportError;
 use thiserror::Error;
 
 /// Why a client operation failed.
@@ -17,6 +18,13 @@ pub enum ClientError {
     /// The SMP handshake failed.
     #[error("handshake: {0}")]
     Handshake(String),
+    /// The server refused the handshake or a transport rule failed (`PCETransportError`):
+    /// `VERSION`, `NO_AUTH`, `HANDSHAKE …`.
+    #[error("transport error: {0}")]
+    TransportError(TransportError),
+    /// No host of the wanted kind (`PCEIncompatibleHost`, with `required_host_mode`).
+    #[error("no host of the required kind (public or onion)")]
+    IncompatibleHost,
     /// The block stream failed or the connection closed.
     #[error("transport: {0}")]
     Transport(String),

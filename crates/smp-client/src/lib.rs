@@ -6,6 +6,8 @@
 //! by correlation id and pushes server events (`MSG`, `END`, `DELD`, `NMSG`, `ERR`) to an events
 //! queue. Queue operations ([`queue`]) create, secure, send, receive (decrypting), acknowledge,
 //! and manage notifiers and short links; [`test_server()`] runs the app's server test.
+//! [`proxy`] sends through an SMP proxy (`PRXY`/`PFWD`) and forwards as a proxy (`RFWD`);
+//! [`network`] picks the host and the SOCKS5 route ([`socks5`]).
 
 #![forbid(unsafe_code)]
 
@@ -14,7 +16,10 @@ pub mod encoding;
 pub mod error;
 pub mod events;
 pub mod keys;
+pub mod network;
+pub mod proxy;
 pub mod queue;
+pub mod socks5;
 pub mod test_server;
 
 pub use connection::{ClientOptions, Reply, Request, SmpClient, DEFAULT_RESPONSE_TIMEOUT};
@@ -22,6 +27,8 @@ pub use encoding::encode_transmission;
 pub use error::{ClientError, ClientResult};
 pub use events::{Event, EventKind};
 pub use keys::{generate_dh_key_pair, AuthAlgorithm, AuthKeyPair};
+pub use network::{HostMode, NetworkSettings, SocksMode, SocksSettings};
+pub use proxy::{ProxiedRelay, ProxiedResult, ProxyClientError};
 pub use queue::{
     decrypt_message, decrypt_notification, sender_id_for, LinkData, LinkRequest, NewQueue,
     NotifierCredentials, ReceivedMessage, RecipientQueue,

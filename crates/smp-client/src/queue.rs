@@ -546,7 +546,7 @@ impl SmpClient {
     }
 }
 
-fn link_data(response: Response) -> ClientResult<LinkData> {
+pub(crate) fn link_data(response: Response) -> ClientResult<LinkData> {
     match response {
         Response::Lnk {
             sender_id,

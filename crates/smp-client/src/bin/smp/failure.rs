@@ -115,7 +115,8 @@ pub fn classify(error: &ClientError, creating: bool) -> Failure {
             FailureClass::Fingerprint
         }
         ClientError::Tls(_) => FailureClass::Tls,
-        ClientError::Handshake(_) => FailureClass::Version,
+        ClientError::Handshake(_) | ClientError::TransportError(_) => FailureClass::Version,
+        ClientError::IncompatibleHost => FailureClass::Other,
         ClientError::Transport(_) | ClientError::Closed => FailureClass::Tcp,
         ClientError::Timeout(_) => FailureClass::Timeout,
         ClientError::Server(ErrorType::Auth) => FailureClass::Auth,
