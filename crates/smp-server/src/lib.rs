@@ -11,6 +11,7 @@ pub mod messages;
 pub mod notifications;
 pub mod periodic;
 pub mod persistence;
+pub mod proxy;
 pub mod queue_info;
 pub mod server;
 pub mod session;

@@ -10,6 +10,7 @@ use crate::clock::{Clock, Random, SystemClock};
 use crate::listener::SocketCounters;
 use crate::notifications::{MsgNtf, NtfStore};
 use crate::periodic::{deliver_notifications, flush_pending_events};
+use crate::proxy::{ProxyAgent, ProxySettings};
 use crate::stats::metrics::{LoadedQueueCounts, RealTimeMetrics, SubscriberMetrics};
 use crate::stats::{ServerStats, TimeBuckets};
 use crate::store::backend::StoreBackend;
@@ -54,10 +55,11 @@ pub struct ServerSettings {
     /// Disconnect clients without subscriptions after this long without traffic
     /// (`[INACTIVE_CLIENTS]`); `None` keeps them.
     pub inactive_clients: Option<Expiration>,
-    /// Whether this server acts as an SMP proxy for PRXY/PFWD (`allowSMPProxy`). This build has
-    /// no proxy role, so PRXY is answered `ERR PROXY BASIC_AUTH` as the reference does when
-    /// proxying is not allowed.
+    /// Whether this server acts as an SMP proxy for PRXY/PFWD (`allowSMPProxy`; `start` turns
+    /// it on, as the reference always does). Off: PRXY is answered `ERR PROXY BASIC_AUTH`.
     pub allow_smp_proxy: bool,
+    /// How the proxy role reaches destination relays (`[PROXY]`).
+    pub proxy: ProxySettings,
     /// Capacity of each connection's channels, in jobs (`tbqSize`, 128).
     pub queue_size: usize,
 }
@@ -80,6 +82,7 @@ impl Default for ServerSettings {
             },
             inactive_clients: None,
             allow_smp_proxy: false,
+            proxy: ProxySettings::default(),
             queue_size: 128,
         }
     }
@@ -108,6 +111,8 @@ pub struct ServerState {
     pub stats: Arc<ServerStats>,
     pub clock: Arc<dyn Clock>,
     pub random: Random,
+    /// Connections to destination relays of the proxy role (`proxyAgent`).
+    pub proxy: Arc<ProxyAgent>,
     next_client_id: AtomicU64,
     /// Connections being served (`Server.clients`).
     clients: Mutex<HashMap<ClientId, Arc<ClientHandle>>>,
@@ -132,6 +137,7 @@ impl ServerState {
     /// State with an injected clock and random source (tests).
     pub fn with(settings: ServerSettings, clock: Arc<dyn Clock>, random: Random) -> Self {
         let store = Arc::new(StoreBackend::new(DEFAULT_QUOTA, Arc::clone(&clock)));
+        let proxy = Arc::new(ProxyAgent::new(settings.proxy.clone()));
         ServerState {
             settings,
             store,
@@ -141,6 +147,7 @@ impl ServerState {
             stats: Arc::new(ServerStats::new(clock.now())),
             clock,
             random,
+            proxy,
             next_client_id: AtomicU64::new(0),
             clients: Mutex::new(HashMap::new()),
             sockets: Mutex::new(Vec::new()),

@@ -9,6 +9,7 @@ use smp_server::clock::SystemClock;
 use smp_server::config::Config;
 use smp_server::listener::ListenerSettings;
 use smp_server::persistence::{self, StorePaths};
+use smp_server::proxy::ProxySettings;
 use smp_server::server::ServerStatsSource;
 use smp_server::state::{Expiration, ServerSettings, ServerState, DEFAULT_QUOTA};
 use smp_server::stats::{
@@ -37,7 +38,14 @@ pub async fn serve(
         VersionRange::SUPPORTED_SERVER,
     );
     let backend = Arc::new(StoreBackend::new(DEFAULT_QUOTA, Arc::new(SystemClock)));
-    let state = Arc::new(ServerState::new(server_settings(config)).with_store(backend.clone()));
+    let mut settings_from_ini = server_settings(config);
+    // The SOCKS isolation name is this run's start time (`clientSocksCredentials`).
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_micros());
+    settings_from_ini.proxy = ProxySettings::from_config(&config.proxy, &started.to_string())
+        .map_err(anyhow::Error::msg)?;
+    let state = Arc::new(ServerState::new(settings_from_ini).with_store(backend.clone()));
     let dirs = super::paths::Paths::from_env();
     let paths = store_paths(config, &dirs);
     let totals = persistence::restore(&state, &backend, &paths)?;
@@ -111,6 +119,8 @@ pub fn server_settings(config: &Config) -> ServerSettings {
             ttl: seconds(inactive.ttl_seconds),
             check_interval: seconds(inactive.check_interval_seconds),
         }),
+        // The reference always proxies (`allowSMPProxy = True`).
+        allow_smp_proxy: true,
         ..defaults
     }
 }

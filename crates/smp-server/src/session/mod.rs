@@ -205,17 +205,34 @@ async fn read_blocks<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-/// Processes groups in arrival order (`client`).
+/// Processes groups in arrival order (`client`). Forked proxy commands run as tasks of this
+/// one (ending with the connection), at most `client_concurrency` at once: when all slots are
+/// taken, processing waits for one (`forkProxiedCmd`), which holds back the client's reads.
 async fn process_groups(session: Arc<Session>, mut groups: mpsc::Receiver<Vec<VerifiedCommand>>) {
+    let concurrency = session.state.settings.proxy.client_concurrency.max(1);
+    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let mut forked = tokio::task::JoinSet::new();
     while let Some(group) = groups.recv().await {
-        let (responses, messages) = session.process_group(group);
+        let group = session.process_group_forking(group);
         let job = SendJob {
-            transmissions: session.encode(&responses),
-            deliveries: session.encode(&messages),
+            transmissions: session.encode(&group.responses),
+            deliveries: session.encode(&group.messages),
         };
-        if session.client.send_jobs().send(job).await.is_err() {
+        if !(job.transmissions.is_empty() && job.deliveries.is_empty())
+            && session.client.send_jobs().send(job).await.is_err()
+        {
             return;
         }
+        for proxy_job in group.forked {
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                return;
+            };
+            forked.spawn(async move {
+                proxy_job.run().await;
+                drop(slot);
+            });
+        }
+        while forked.try_join_next().is_some() {}
     }
 }
 

@@ -8,6 +8,7 @@
 
 use crate::client::ClientHandle;
 use crate::delivery::{message_body, message_nonce, quota_body, PADDED_RCV_MESSAGE_LENGTH};
+use crate::proxy::commands::{ProxyJob, ProxyStep};
 use crate::state::ServerState;
 use crate::store::{QueueRecord, QueueStatus, StoredMessage};
 use smp_proto::command::Command;
@@ -53,6 +54,15 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// The outcome of a group: responses in order, messages after them, and proxy commands that
+/// answer later.
+#[derive(Debug, Default)]
+pub struct ProcessedGroup {
+    pub responses: Vec<Transmission>,
+    pub messages: Vec<Transmission>,
+    pub forked: Vec<ProxyJob>,
+}
+
 /// The request's ids with a response.
 pub struct Reply<'a> {
     pub corr_id: &'a CorrId,
@@ -96,22 +106,56 @@ impl Session {
 
     /// Processes a group of verified commands (`client`: `foldrM process`): executed from last
     /// to first like the reference, responses returned in the original order, with the messages
-    /// to deliver after them.
+    /// to deliver after them. Forked proxy commands run as detached tasks (the connection task
+    /// uses [`Session::process_group_forking`] to bound them).
     pub fn process_group(
         &self,
         commands: Vec<VerifiedCommand>,
     ) -> (Vec<Transmission>, Vec<Transmission>) {
+        let group = self.process_group_forking(commands);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            for job in group.forked {
+                runtime.spawn(job.run());
+            }
+        }
+        (group.responses, group.messages)
+    }
+
+    /// [`Session::process_group`] that hands back the proxy commands answered later.
+    pub fn process_group_forking(&self, commands: Vec<VerifiedCommand>) -> ProcessedGroup {
         let mut responses = Vec::with_capacity(commands.len());
         let mut messages = Vec::new();
+        let mut forked = Vec::new();
         let version = self.params().version;
         for command in commands.into_iter().rev() {
+            let command = if matches!(command.command, Command::Prxy { .. } | Command::Pfwd { .. })
+            {
+                match self.proxied_command(command) {
+                    ProxyStep::Answer(response) => {
+                        responses.push(response);
+                        continue;
+                    }
+                    ProxyStep::Fork(job) => {
+                        forked.push(job);
+                        continue;
+                    }
+                    ProxyStep::Other(command) => *command,
+                }
+            } else {
+                command
+            };
             let (response, message) = self.process_command(version, command);
             responses.push(response);
             messages.extend(message);
         }
         responses.reverse();
         messages.reverse();
-        (responses, messages)
+        forked.reverse();
+        ProcessedGroup {
+            responses,
+            messages,
+            forked,
+        }
     }
 
     /// `processCommand` for a connection (or forwarded transmission) of `version`.
@@ -179,15 +223,14 @@ impl Session {
             .update_queue_time(&queue.recipient_id, self.now())
     }
 
-    /// Commands that verified without a queue: NEW, PING, PRXY, PFWD, RFWD (and the service
-    /// commands, which never verify in this server).
+    /// Commands that verified without a queue: NEW, PING, RFWD (and the service commands, which
+    /// never verify in this server). PRXY and PFWD are handled before, by the proxy role
+    /// ([`Session::proxied_command`]); here they are refused as without a proxy role.
     fn process_unqueued(&self, reply: &Reply<'_>, command: Command) -> Transmission {
         match command {
             Command::Ping => reply.with(Response::Pong),
             Command::New(request) => self.create_queue(reply, *request),
             Command::Rfwd(encrypted) => reply.result(self.forwarded_command(reply, &encrypted)),
-            // This server has no proxy role: PRXY is refused as with `allowSMPProxy` off, and
-            // no relay session exists for PFWD (`processProxiedCmd`).
             Command::Prxy { .. } => reply.err(ErrorType::Proxy(Box::new(ProxyError::BasicAuth))),
             Command::Pfwd { .. } => reply.err(ErrorType::Proxy(Box::new(ProxyError::NoSession))),
             Command::Subs => reply.err(ErrorType::Cmd(CommandError::Prohibited)),
