@@ -86,7 +86,8 @@ impl ProxySettings {
             network: NetworkSettings {
                 host_mode: match config.host_mode {
                     ConfigHostMode::Public => HostMode::Public,
-                    ConfigHostMode::Onion => HostMode::Onion,
+                    // `textToHostMode`: `onion` is onion-via-SOCKS (public hosts without a proxy).
+                    ConfigHostMode::Onion => HostMode::OnionViaSocks,
                 },
                 required_host_mode: config.required_host_mode,
                 socks,
