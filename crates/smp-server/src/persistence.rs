@@ -14,7 +14,8 @@ use smp_proto::ids::{EntityId, MsgId};
 use smp_store::message_log::{restore_messages, save_messages};
 use smp_store::ntf_store::{restore_ntfs, save_ntfs};
 use smp_store::store_log::open_store_log;
-use smp_store::{DamagePolicy, FsyncPolicy, NtfStore};
+use smp_store::store_log::ReplayReport;
+use smp_store::{DamagePolicy, FsyncPolicy, NtfStore, StoreLogError};
 use std::path::PathBuf;
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -28,8 +29,32 @@ pub struct StorePaths {
     pub messages: Option<PathBuf>,
     /// `smp-server-ntfs.log`.
     pub notifications: Option<PathBuf>,
-    /// `--skip-warnings`: unknown queues in the message log do not stop the start.
+    /// `--skip-warnings`: a message for an unknown queue or a torn last line of the message log
+    /// is a warning instead of stopping the start (`importMessages`), and a damaged store log line
+    /// is skipped like the reference does instead of stopping the start.
     pub skip_warnings: bool,
+    /// `[STORE_LOG] store_log_fsync`: fsync the store log after every record.
+    pub store_log_fsync: bool,
+}
+
+impl StorePaths {
+    /// Damaged store log lines stop the start unless `--skip-warnings` was given (the reference
+    /// always prints and skips them: `Error parsing log`).
+    pub fn damage_policy(&self) -> DamagePolicy {
+        if self.skip_warnings {
+            DamagePolicy::Lenient
+        } else {
+            DamagePolicy::Strict
+        }
+    }
+
+    pub fn fsync_policy(&self) -> FsyncPolicy {
+        if self.store_log_fsync {
+            FsyncPolicy::EveryRecord
+        } else {
+            FsyncPolicy::Never
+        }
+    }
 }
 
 /// Restores the stores before serving; returns what was restored, for the statistics.
@@ -45,13 +70,19 @@ pub fn restore(
         let (writer, report) = open_store_log(
             path,
             &backend.queues,
-            DamagePolicy::Lenient,
-            FsyncPolicy::Never,
+            paths.damage_policy(),
+            paths.fsync_policy(),
             system_now,
         )
+        .map_err(|error| match error {
+            StoreLogError::Damaged { .. } => anyhow::anyhow!(
+                "{error}, or start with --skip-warnings option to skip damaged lines"
+            ),
+            StoreLogError::Io { .. } => anyhow::Error::new(error),
+        })
         .with_context(|| format!("opening the store log {}", path.display()))?;
         if let Some(replay) = &report.replay {
-            tracing::info!(?replay, "store log replayed");
+            report_replay(replay);
         }
         backend.queues.set_store_log(writer);
     }
@@ -121,6 +152,30 @@ pub fn restore(
     }
     totals.queue_count = count(backend.queues.counts().queues);
     Ok(totals)
+}
+
+/// `Processed: <n> log lines`, then one summary line for each kind of skipped line (each line
+/// was already logged as it was read).
+fn report_replay(replay: &ReplayReport) {
+    tracing::info!("Processed: {} log lines", replay.lines);
+    if let Some(torn) = &replay.torn_tail {
+        tracing::warn!(
+            "store log: the last line ({}) was incomplete (a write interrupted by a crash) and was dropped",
+            torn.line
+        );
+    }
+    if !replay.skipped_lines.is_empty() {
+        tracing::warn!(
+            "store log: {} lines skipped (unknown record types or damaged lines)",
+            replay.skipped_lines.len()
+        );
+    }
+    if !replay.failed_changes.is_empty() {
+        tracing::warn!(
+            "store log: {} records could not be applied (unknown or deleted queues)",
+            replay.failed_changes.len()
+        );
+    }
 }
 
 fn count(value: usize) -> i64 {
@@ -213,6 +268,7 @@ mod tests {
             messages: Some(dir.path().join("smp-server-messages.log")),
             notifications: Some(dir.path().join("smp-server-ntfs.log")),
             skip_warnings: false,
+            store_log_fsync: true,
         };
         let rid = EntityId::from([1; 24]);
         let message = StoredMessage::Message {

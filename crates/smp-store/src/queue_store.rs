@@ -109,10 +109,14 @@ impl QueueStore {
         if should_log(&applied) {
             if let Some(writer) = self.log.lock().as_mut() {
                 writer.append(&record).map_err(|error| {
-                    StoreError::Log(format!(
+                    let text = format!(
                         "{record_name}, withLog, {error}",
                         record_name = record_name(&record)
-                    ))
+                    );
+                    // `withLog'`: the change stays applied in memory, the command gets
+                    // `ERR STORE`, and the server goes on serving.
+                    tracing::error!("STORE: {text}");
+                    StoreError::Log(text)
                 })?;
             }
         }

@@ -85,17 +85,21 @@ pub struct StoreLogWriter {
     file: File,
     fsync: FsyncPolicy,
     line: Vec<u8>,
+    /// The file length after the last complete record.
+    length: u64,
 }
 
 impl StoreLogWriter {
     /// Opens `path` for appending, creating it if needed.
     pub fn open_append(path: &Path, fsync: FsyncPolicy) -> io::Result<StoreLogWriter> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let length = file.metadata()?.len();
         Ok(StoreLogWriter {
             path: path.to_path_buf(),
             file,
             fsync,
             line: Vec::with_capacity(512),
+            length,
         })
     }
 
@@ -104,11 +108,21 @@ impl StoreLogWriter {
     }
 
     /// Appends one record as a single write of the line and its `\n` (`writeStoreLogRecord`).
+    ///
+    /// When the write fails part-way (a full disk, a file size limit), the partial line is cut
+    /// off again, so that the next record starts on a line of its own and the file stays
+    /// readable: only the failed record is missing (the reference leaves the fragment, which
+    /// then merges with the next record into one unreadable line).
     pub fn append(&mut self, record: &StoreLogRecord) -> io::Result<()> {
         self.line.clear();
         record.encode(&mut self.line);
         self.line.push(b'\n');
-        self.file.write_all(&self.line)?;
+        if let Err(error) = self.file.write_all(&self.line) {
+            // Best effort: if even this fails the error below is still reported.
+            let _ = self.file.set_len(self.length);
+            return Err(error);
+        }
+        self.length += self.line.len() as u64;
         if self.fsync == FsyncPolicy::EveryRecord {
             self.file.sync_data()?;
         }

@@ -252,6 +252,36 @@ fn damaged_middle_line_names_file_and_line() {
 }
 
 #[test]
+fn failed_append_answers_store_error_and_keeps_the_change() {
+    // `/dev/full` refuses every write with ENOSPC, for root too (`withLog'`: the change stays
+    // in memory, the command gets `ERR STORE`).
+    let Ok(writer) = StoreLogWriter::open_append(Path::new("/dev/full"), FsyncPolicy::Never) else {
+        return;
+    };
+    let store = QueueStore::new();
+    store.set_store_log(writer);
+    let mut queue = crate::log_record::tests::plain_queue(2);
+    queue.updated_at = None;
+    let error = store.add_queue(EntityId::from([1; 24]), queue).unwrap_err();
+    match &error {
+        crate::StoreError::Log(text) => {
+            assert!(text.starts_with("addStoreQueue, withLog, "), "{text}");
+        }
+        other => panic!("{other}"),
+    }
+    assert!(matches!(
+        smp_proto::error::ErrorType::from(error),
+        smp_proto::error::ErrorType::Store(_)
+    ));
+    assert!(store.queue(QueueParty::Recipient, &[1; 24]).is_ok());
+    // The next change fails the same way, and the store keeps working.
+    assert!(matches!(
+        store.suspend_queue(&EntityId::from([1; 24])),
+        Err(crate::StoreError::Log(_))
+    ));
+}
+
+#[test]
 fn interrupted_compaction_restores_start_file() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("smp-server-store.log");

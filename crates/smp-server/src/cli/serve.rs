@@ -23,14 +23,25 @@ use tokio_util::sync::CancellationToken;
 /// Message expiry check interval (`Server/Env/STM.hs: defaultMessageExpiration`, 2 h).
 const MESSAGE_EXPIRY_CHECK: Duration = Duration::from_secs(7_200);
 
+/// `start` options that change what [`serve`] does (`Env/STM.hs: StartOptions`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StartOptions {
+    /// `--maintenance`: restore and compact, save, and exit without serving.
+    pub maintenance: bool,
+    /// `--skip-warnings`: see [`StorePaths::skip_warnings`].
+    pub skip_warnings: bool,
+}
+
 /// Restores the stores, serves SMP over TLS on `ports` (every interface, like the reference)
 /// until `shutdown` is cancelled, advertising the reference's server version range 6..18, then
-/// saves what the next start restores.
+/// saves what the next start restores. With `--maintenance` it saves right after restoring
+/// (`smpServer`: `Server started in 'maintenance' mode, exiting`, then `stopServer`).
 pub async fn serve(
     config: &Config,
     credentials: ServerCredentials,
     ports: &[u16],
     shutdown: CancellationToken,
+    options: StartOptions,
 ) -> anyhow::Result<()> {
     let settings = ListenerSettings::new(
         ListenerSettings::all_interfaces(ports),
@@ -47,12 +58,20 @@ pub async fn serve(
         .map_err(anyhow::Error::msg)?;
     let state = Arc::new(ServerState::new(settings_from_ini).with_store(backend.clone()));
     let dirs = super::paths::Paths::from_env();
-    let paths = store_paths(config, &dirs);
+    let paths = store_paths(config, &dirs, options.skip_warnings);
     let totals = persistence::restore(&state, &backend, &paths)?;
     let stats_paths = StatsPaths::in_log_dir(&dirs.log);
     let stats_log = config.store.log_stats.then_some(&stats_paths.stats_log);
     if let Some(path) = stats_log {
         stats::persist::restore(path, &state.stats, totals)?;
+    }
+    if options.maintenance {
+        println!("Server started in 'maintenance' mode, exiting");
+        persistence::save(&state, &backend, &paths)?;
+        if let Some(path) = stats_log {
+            stats::persist::save(path, &state.stats)?;
+        }
+        return Ok(());
     }
     let stats_tasks = tokio::spawn(stats::tasks::run_stats_tasks(
         Arc::clone(&state.stats),
@@ -82,13 +101,14 @@ pub async fn serve(
 
 /// The persistent files (`Server/Main.hs: iniStoreCfg`, `restoreMessagesFile`): the store log
 /// with `[STORE_LOG] enable`, messages and notifications with `restore_messages`.
-fn store_paths(config: &Config, paths: &super::paths::Paths) -> StorePaths {
+fn store_paths(config: &Config, paths: &super::paths::Paths, skip_warnings: bool) -> StorePaths {
     let restore = config.store.restore_messages;
     StorePaths {
         store_log: config.store.store_log.then(|| paths.store_log_file()),
         messages: (config.store.store_log && restore).then(|| paths.messages_file()),
         notifications: restore.then(|| paths.log.join("smp-server-ntfs.log")),
-        skip_warnings: false,
+        skip_warnings,
+        store_log_fsync: config.store.store_log_fsync,
     }
 }
 

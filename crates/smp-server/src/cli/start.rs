@@ -44,15 +44,16 @@ pub fn run(paths: &Paths, config: Config, args: StartArgs) -> CliResult {
     if let Some(https) = &config.web.https {
         check_https_credentials(https)?;
     }
-    if args.maintenance {
-        println!("Server started in 'maintenance' mode, exiting");
-        return Ok(());
-    }
-    if config
-        .transport
-        .ports
-        .iter()
-        .any(|port| port.kind == TransportKind::WebSockets)
+    let options = super::serve::StartOptions {
+        maintenance: args.maintenance,
+        skip_warnings: args.skip_warnings,
+    };
+    if !options.maintenance
+        && config
+            .transport
+            .ports
+            .iter()
+            .any(|port| port.kind == TransportKind::WebSockets)
     {
         tracing::warn!(
             "WebSocket transport is not supported by this build; those ports are not served"
@@ -62,7 +63,7 @@ pub fn run(paths: &Paths, config: Config, args: StartArgs) -> CliResult {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(serve(config, credentials))?;
+    runtime.block_on(serve(config, credentials, options))?;
     Ok(())
 }
 
@@ -273,8 +274,12 @@ fn spawn_signal_handler(shutdown: CancellationToken) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serves the SMP ports until a signal arrives.
-async fn serve(config: Config, credentials: ServerCredentials) -> anyhow::Result<()> {
+/// Serves the SMP ports until a signal arrives (with `--maintenance`: restores, saves, exits).
+async fn serve(
+    config: Config,
+    credentials: ServerCredentials,
+    options: super::serve::StartOptions,
+) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone())?;
     let ports: Vec<u16> = config
@@ -284,8 +289,10 @@ async fn serve(config: Config, credentials: ServerCredentials) -> anyhow::Result
         .filter(|port| port.kind == TransportKind::Tls)
         .map(|port| port.port)
         .collect();
-    super::serve::serve(&config, credentials, &ports, shutdown).await?;
-    tracing::info!("Server stopped");
+    super::serve::serve(&config, credentials, &ports, shutdown, options).await?;
+    if !options.maintenance {
+        tracing::info!("Server stopped");
+    }
     Ok(())
 }
 

@@ -115,6 +115,10 @@ pub struct StoreConfig {
     pub log_stats: bool,
     /// `prometheus_interval` in seconds; unparsable counts as absent.
     pub prometheus_interval_seconds: Option<u64>,
+    /// `store_log_fsync` (this server only, absent: off): fsync the store log after every
+    /// record, so that acknowledged queue changes survive a power cut. Off is the reference's
+    /// behaviour (each record is handed to the OS, never fsynced).
+    pub store_log_fsync: bool,
 }
 
 /// `[AUTH]`.
@@ -362,6 +366,7 @@ fn store_config(ini: &Ini) -> Result<StoreConfig> {
             * store.integer("expire_ntfs_hours", DEFAULT_NOTIFICATION_EXPIRATION_HOURS)?,
         log_stats: store.on_off("log_stats", false)?,
         prometheus_interval_seconds,
+        store_log_fsync: store.on_off("store_log_fsync", false)?,
     })
 }
 

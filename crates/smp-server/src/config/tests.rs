@@ -90,6 +90,7 @@ fn init_default_file() {
     assert_eq!(store.notification_ttl_seconds, 24 * 3_600);
     assert!(!store.log_stats);
     assert_eq!(store.prometheus_interval_seconds, None);
+    assert!(!store.store_log_fsync);
     assert_eq!(store.db_connection, DEFAULT_DB_CONNECTION);
     assert_eq!(store.db_deleted_ttl_seconds, 21 * 86_400);
     assert!(config.auth.allow_new_queues);
@@ -176,6 +177,13 @@ fn minimal_file_defaults() {
     let config = Config::parse(MINIMAL).unwrap();
     assert!(!config.store.store_log);
     assert!(!config.store.restore_messages);
+    assert!(!config.store.store_log_fsync);
+    let fsync = Config::parse(&format!("{MINIMAL}[STORE_LOG]\nstore_log_fsync = on\n")).unwrap();
+    assert!(fsync.store.store_log_fsync);
+    assert!(
+        error_of(&format!("{MINIMAL}[STORE_LOG]\nstore_log_fsync = yes\n"))
+            .contains("store_log_fsync")
+    );
     assert_eq!(config.transport.host, "<hostnames>");
     assert_eq!(config.auth.create_password, None);
 }

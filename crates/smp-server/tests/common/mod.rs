@@ -13,7 +13,7 @@ use std::fs;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long `start` may take before the test fails (generous: the machine is shared).
@@ -26,6 +26,11 @@ pub struct TestServer {
     port: u16,
     fingerprint: String,
     starts: u32,
+    /// Extra arguments for the next `start` (e.g. `--skip-warnings`).
+    start_args: Vec<String>,
+    /// `ulimit -f` (512-byte blocks) for the next `start`, with SIGXFSZ ignored, so that file
+    /// writes past that size fail (for root too); output then goes through pipes.
+    file_size_blocks: Option<u64>,
 }
 
 /// Options for [`TestServer::start_with`].
@@ -53,6 +58,8 @@ impl TestServer {
             port: free_port(),
             fingerprint: String::new(),
             starts: 0,
+            start_args: Vec::new(),
+            file_size_blocks: None,
         };
         fs::create_dir_all(server.cfg_dir()).expect("cfg dir");
         fs::create_dir_all(server.log_dir()).expect("log dir");
@@ -138,22 +145,63 @@ impl TestServer {
 
     /// Sends SIGINT and waits for the exit (SIGKILL after [`START_TIMEOUT`]).
     pub fn terminate(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
+        self.stop_with_signal("INT");
+    }
+
+    /// Sends `signal` (`INT`, `TERM`, `KILL`, as `kill -<signal>` takes it) and waits for the
+    /// exit (SIGKILL after [`START_TIMEOUT`]); `None` if it was not running.
+    pub fn stop_with_signal(&mut self, signal: &str) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
         let _ = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
+            .args([&format!("-{signal}"), &child.id().to_string()])
             .status();
         let deadline = Instant::now() + START_TIMEOUT;
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         let _ = child.kill();
         let _ = child.wait();
-        panic!("smp-server did not exit after SIGINT:\n{}", self.output());
+        panic!(
+            "smp-server did not exit after SIG{signal}:\n{}",
+            self.output()
+        );
+    }
+
+    /// Starts the server again (after a stop) with the same directories and port.
+    pub fn launch_again(&mut self) {
+        self.launch();
+    }
+
+    /// Extra arguments for the following starts.
+    pub fn set_start_args(&mut self, args: &[&str]) {
+        self.start_args = args.iter().map(|arg| arg.to_string()).collect();
+    }
+
+    /// Runs the following starts with file writes limited to `blocks` x 512 bytes.
+    pub fn set_file_size_limit(&mut self, blocks: Option<u64>) {
+        self.file_size_blocks = blocks;
+    }
+
+    /// Runs `start <args>` to completion (for `--maintenance`, or a start that must fail) and
+    /// returns its output; the server must not be running.
+    pub fn run_start(&self, args: &[&str]) -> Output {
+        assert!(self.child.is_none(), "the server is running");
+        self.command()
+            .arg("start")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run smp-server start")
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
     }
 
     /// Stops the process (SIGKILL), if it runs.
@@ -197,14 +245,60 @@ impl TestServer {
         self.starts += 1;
         let stdout = fs::File::create(self.output_path(self.starts, "stdout")).expect("stdout");
         let stderr = fs::File::create(self.output_path(self.starts, "stderr")).expect("stderr");
-        let child = self
-            .command()
-            .arg("start")
-            .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn smp-server start");
+        let child = match self.file_size_blocks {
+            None => self
+                .command()
+                .arg("start")
+                .args(&self.start_args)
+                .stdin(Stdio::null())
+                .stdout(stdout)
+                .stderr(stderr)
+                .spawn()
+                .expect("spawn smp-server start"),
+            Some(blocks) => {
+                // `exec` keeps the shell's pid, and an ignored signal stays ignored across it.
+                let mut command = Command::new("sh");
+                command
+                    .arg("-c")
+                    .arg(format!(
+                        "trap '' XFSZ; ulimit -f {blocks} && exec \"$0\" start \"$@\""
+                    ))
+                    .arg(env!("CARGO_BIN_EXE_smp-server"))
+                    .args(&self.start_args)
+                    .env("SMP_SERVER_CFG_PATH", self.cfg_dir())
+                    .env("SMP_SERVER_LOG_PATH", self.log_dir())
+                    .current_dir(self.directory.path())
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                let mut child = command.spawn().expect("spawn smp-server start");
+                // The limit applies to files the server writes, so its output goes through
+                // pipes into the files from this (unlimited) process.
+                for (pipe, mut file) in [
+                    (
+                        child
+                            .stdout
+                            .take()
+                            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+                        stdout,
+                    ),
+                    (
+                        child
+                            .stderr
+                            .take()
+                            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+                        stderr,
+                    ),
+                ] {
+                    if let Some(mut pipe) = pipe {
+                        std::thread::spawn(move || {
+                            let _ = std::io::copy(&mut pipe, &mut file);
+                        });
+                    }
+                }
+                child
+            }
+        };
         self.child = Some(child);
         self.wait_until_listening();
     }
