@@ -19,4 +19,5 @@ pub mod state;
 pub mod stats;
 pub mod store;
 pub mod subscriptions;
+pub mod supervise;
 pub mod writer;

@@ -9,6 +9,7 @@ use crate::stats::metrics::RealTimeMetrics;
 use crate::stats::tasks::StatsSource;
 use crate::stats::EntityCounts;
 use crate::store::backend::StoreBackend;
+use crate::supervise::CriticalTasks;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -29,17 +30,24 @@ pub async fn run_bound(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     state.set_socket_counters(bound.socket_counters());
-    let events =
-        tokio::spawn(Arc::clone(&state).run_event_tasks(Arc::new(WireEvents), shutdown.clone()));
-    let expiry = tokio::spawn(expire_messages(Arc::clone(&state), shutdown.clone()));
+    // A panic in one of these stops the server with an error instead of silently ending
+    // event delivery or expiry (`smpServer` races its threads).
+    let mut tasks = CriticalTasks::new(shutdown.clone());
+    tasks.spawn(
+        "subscription events",
+        Arc::clone(&state).run_event_tasks(Arc::new(WireEvents), shutdown.clone()),
+    );
+    tasks.spawn(
+        "message expiry",
+        expire_messages(Arc::clone(&state), shutdown.clone()),
+    );
     let handler = Arc::new(CommandHandler {
         state: Arc::clone(&state),
     });
     let served = bound.serve(handler, shutdown.clone()).await;
     shutdown.cancel();
-    let _ = events.await;
-    let _ = expiry.await;
-    served
+    let tasks_ended = tasks.join().await;
+    served.and(tasks_ended)
 }
 
 /// Deletes expired messages every check interval, the first time one interval after start

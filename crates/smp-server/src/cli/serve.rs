@@ -17,6 +17,7 @@ use smp_server::stats::{
     tasks::{StatsConfig, StatsPaths},
 };
 use smp_server::store::backend::StoreBackend;
+use smp_server::supervise::CriticalTasks;
 use smp_transport::credentials::ServerCredentials;
 use tokio_util::sync::CancellationToken;
 
@@ -43,6 +44,8 @@ pub async fn serve(
     shutdown: CancellationToken,
     options: StartOptions,
 ) -> anyhow::Result<()> {
+    // Panics (a connection's or a server task's) go to the log, not only to a raw stderr line.
+    smp_server::supervise::install_panic_hook();
     let settings = ListenerSettings::new(
         ListenerSettings::all_interfaces(ports),
         Arc::new(credentials),
@@ -73,23 +76,27 @@ pub async fn serve(
         }
         return Ok(());
     }
-    let stats_tasks = tokio::spawn(stats::tasks::run_stats_tasks(
-        Arc::clone(&state.stats),
-        Arc::new(ServerStatsSource {
-            state: Arc::clone(&state),
-            backend: Arc::clone(&backend),
-        }),
-        stats_paths.clone(),
-        StatsConfig::from_settings(
-            config.store.log_stats,
-            config.store.prometheus_interval_seconds,
+    let mut stats_tasks = CriticalTasks::new(shutdown.clone());
+    stats_tasks.spawn(
+        "statistics",
+        stats::tasks::run_stats_tasks(
+            Arc::clone(&state.stats),
+            Arc::new(ServerStatsSource {
+                state: Arc::clone(&state),
+                backend: Arc::clone(&backend),
+            }),
+            stats_paths.clone(),
+            StatsConfig::from_settings(
+                config.store.log_stats,
+                config.store.prometheus_interval_seconds,
+            ),
+            Arc::clone(&state.clock),
+            shutdown.clone(),
         ),
-        Arc::clone(&state.clock),
-        shutdown.clone(),
-    ));
+    );
     let served = smp_server::server::run(Arc::clone(&state), settings, shutdown.clone()).await;
     shutdown.cancel();
-    let _ = stats_tasks.await;
+    let served = served.and(stats_tasks.join().await);
     let saved = persistence::save(&state, &backend, &paths);
     if let Some(path) = stats_log {
         if let Err(error) = stats::persist::save(path, &state.stats) {

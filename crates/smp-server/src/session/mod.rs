@@ -153,6 +153,11 @@ pub async fn serve_connection<S>(
         async move { inactive(&inactivity_session, &last_received, &last_sent).await }
             .instrument(span),
     );
+    let cleanup = ConnectionCleanup {
+        state: Arc::clone(&state),
+        client: Arc::clone(&client),
+        tasks: [&reading, &processing, &inactivity].map(|task| task.abort_handle()),
+    };
     {
         let writing = crate::writer::run(send_jobs_rx, &mut sink);
         tokio::select! {
@@ -165,12 +170,27 @@ pub async fn serve_connection<S>(
             _ = &mut inactivity => debug!("inactive client disconnected"),
         }
     }
-    for task in [&reading, &processing, &inactivity] {
-        task.abort();
-    }
-    state.client_disconnected(&client);
+    drop(cleanup);
     // Best effort close_notify; the peer may already be gone.
     let _ = sink.writer.shutdown().await;
+}
+
+/// Ends a connection's tasks and forgets its client — also when the connection's own task
+/// unwinds from a panic, so that a panic costs only this connection and never leaves its
+/// subscriptions (or a reader still holding the socket) behind.
+struct ConnectionCleanup {
+    state: Arc<ServerState>,
+    client: Arc<ClientHandle>,
+    tasks: [tokio::task::AbortHandle; 3],
+}
+
+impl Drop for ConnectionCleanup {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        self.state.client_disconnected(&self.client);
+    }
 }
 
 /// Reads blocks until the connection fails (`receive`).
@@ -263,3 +283,34 @@ async fn inactive(session: &Session, last_received: &AtomicI64, last_sent: &Atom
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod cleanup_tests {
+    use super::*;
+    use crate::state::ServerSettings;
+
+    #[tokio::test]
+    async fn a_panicking_connection_task_still_ends_its_tasks_and_forgets_its_client() {
+        let state = Arc::new(ServerState::new(ServerSettings::default()));
+        let (send_jobs, _send_jobs_rx) = mpsc::channel(1);
+        let client = Arc::new(ClientHandle::new(state.next_client_id(), 18, send_jobs));
+        state.register_client(&client);
+        let reader = tokio::spawn(std::future::pending::<()>());
+        let handle = reader.abort_handle();
+        let connection = tokio::spawn({
+            let (state, client) = (Arc::clone(&state), Arc::clone(&client));
+            async move {
+                let _cleanup = ConnectionCleanup {
+                    state,
+                    client,
+                    tasks: [handle.clone(), handle.clone(), handle],
+                };
+                panic!("a bug in the connection task");
+            }
+        });
+        assert!(connection.await.unwrap_err().is_panic());
+        assert!(reader.await.unwrap_err().is_cancelled());
+        // Only this test's reference is left: the server's client map dropped its own.
+        assert_eq!(Arc::strong_count(&client), 1);
+    }
+}

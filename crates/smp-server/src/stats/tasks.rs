@@ -126,6 +126,13 @@ pub async fn run_stats_tasks(
     }
 }
 
+/// A line on stdout that, unlike `println!`, does not panic when stdout is closed or full
+/// (a server task must not die because its operator's log pipe went away).
+fn say(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
 /// `logServerStats`: first row at the configured time of day, then one every `interval`.
 async fn log_daily(
     stats: &ServerStats,
@@ -136,7 +143,7 @@ async fn log_daily(
     clock: &dyn Clock,
 ) {
     let delay = initial_delay(start_time, clock.now());
-    println!("server stats log enabled: {}", path.display());
+    say(format_args!("server stats log enabled: {}", path.display()));
     tokio::time::sleep(delay).await;
     let entity_counts = source.entity_counts();
     loop {
@@ -156,11 +163,11 @@ async fn save_metrics(
     interval: Duration,
     clock: &dyn Clock,
 ) {
-    println!(
+    say(format_args!(
         "Prometheus metrics saved every {} seconds to {}",
         interval.as_secs(),
         path.display()
-    );
+    ));
     let rts_options = rts_options_label();
     loop {
         tokio::time::sleep(interval).await;
