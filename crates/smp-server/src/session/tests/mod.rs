@@ -6,6 +6,7 @@ mod delivery;
 mod events;
 mod harness;
 mod live;
+mod parallel_verify;
 mod relay;
 mod robustness;
 mod stats;
