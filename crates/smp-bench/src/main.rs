@@ -216,7 +216,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let floor = Floor::measure(Duration::from_millis(300))?;
             println!("{}", floor.describe());
-            let (_server, address, pid) = target(&cli, SignAlgorithm::Ed448)?;
+            let (mut server, address, pid) = target(&cli, SignAlgorithm::Ed448)?;
             let mut config = LoadConfig {
                 connections: *connections,
                 queues_per_connection: *queues,
@@ -232,11 +232,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             let result = load::run(&address, &config, pid).await?;
             print_load("run", &result, &floor);
+            // A server that died during the run must not pass for a slow one.
+            server.as_mut().map_or(Ok(()), ServerProcess::check_alive)?;
             if *half_peak {
                 config.rate = result.messages_per_second() / 2.0;
                 println!("half peak: rate {:.0} msg/s", config.rate);
                 let half = load::run(&address, &config, pid).await?;
                 print_load("half-peak run", &half, &floor);
+                server.as_mut().map_or(Ok(()), ServerProcess::check_alive)?;
             }
         }
         Command::Handshakes {

@@ -154,10 +154,31 @@ impl ServerProcess {
         command
     }
 
+    /// Where the server's stdout and stderr go: the temporary directory, or the directory in
+    /// `$SMP_BENCH_SERVER_OUTPUT` (kept after the run, one pair of files per port).
+    fn output_paths(&self) -> [PathBuf; 2] {
+        match std::env::var_os("SMP_BENCH_SERVER_OUTPUT") {
+            Some(directory) => {
+                let directory = PathBuf::from(directory);
+                let port = self.port;
+                [
+                    directory.join(format!("smp-server-{port}.out")),
+                    directory.join(format!("smp-server-{port}.err")),
+                ]
+            }
+            None => [
+                self.directory.path().join("server.out"),
+                self.directory.path().join("server.err"),
+            ],
+        }
+    }
+
     /// Starts the server and returns the time until its port accepted a TCP connection.
     pub fn start(&mut self) -> anyhow::Result<Duration> {
-        let stdout = fs::File::create(self.directory.path().join("server.out"))?;
-        let stderr = fs::File::create(self.directory.path().join("server.err"))?;
+        let [out_path, err_path] = self.output_paths();
+        let append = |path: &Path| fs::OpenOptions::new().create(true).append(true).open(path);
+        let stdout = append(&out_path).with_context(|| format!("{}", out_path.display()))?;
+        let stderr = append(&err_path).with_context(|| format!("{}", err_path.display()))?;
         let started = Instant::now();
         let child = self
             .command()
@@ -185,6 +206,23 @@ impl ServerProcess {
         }
     }
 
+    /// Fails with the exit status (a signal is named) and the output when the server has exited
+    /// by itself; `Ok` while it runs (or when none was started).
+    pub fn check_alive(&mut self) -> anyhow::Result<()> {
+        let Some(child) = self.child.as_mut() else {
+            return Ok(());
+        };
+        match child.try_wait() {
+            Ok(Some(status)) => bail!(
+                "smp-server (pid {}) exited by itself with {status}; its output:\n{}",
+                child.id(),
+                self.output()
+            ),
+            Ok(None) => Ok(()),
+            Err(error) => bail!("cannot check smp-server (pid {}): {error}", child.id()),
+        }
+    }
+
     /// Kills the process (SIGKILL) and waits for it.
     /// A server that exited on its own is reported with its output (stderr), since the
     /// temporary directory holding that output is removed with the process.
@@ -205,8 +243,8 @@ impl ServerProcess {
 
     pub fn output(&self) -> String {
         let mut text = String::new();
-        for name in ["server.out", "server.err"] {
-            if let Ok(part) = fs::read_to_string(self.directory.path().join(name)) {
+        for path in self.output_paths() {
+            if let Ok(part) = fs::read_to_string(path) {
                 text.push_str(&part);
             }
         }

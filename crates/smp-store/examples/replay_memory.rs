@@ -1,8 +1,10 @@
 //! Generates a store log of N queues (default 1 000 000) in the reference's syntax, replays it into
 //! a `QueueStore`, and prints the replay time and the resident memory per queue (VmRSS from
-//! `/proc/self/status` before and after).
+//! `/proc/self/status` before and after). With `compact` it then times the start-up compaction
+//! (`write_snapshot`: the whole state written to a new file and fsynced) and prints the peak
+//! resident memory of the process (VmHWM).
 //!
-//! `cargo run --release -p smp-store --example replay_memory -- [queues] [notifier-percent]`
+//! `cargo run --release -p smp-store --example replay_memory -- [queues] [notifier-percent] [compact]`
 
 use smp_proto::command::QueueMode;
 use smp_proto::crypto::DhSecret;
@@ -10,7 +12,7 @@ use smp_proto::ids::EntityId;
 use smp_proto::keys::AuthKey;
 use smp_store::log_record::StoreLogRecord;
 use smp_store::record::{NotifierCreds, QueueRecord, QueueStatus};
-use smp_store::store_log::{replay_store_log, DamagePolicy};
+use smp_store::store_log::{replay_store_log, write_snapshot, DamagePolicy};
 use smp_store::QueueStore;
 use std::io::Write;
 use std::time::Instant;
@@ -33,12 +35,17 @@ impl Random {
 }
 
 fn resident_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+/// A `/proc/self/status` memory line in KiB (`VmRSS:`, `VmHWM:`), 0 if unreadable.
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
             status
                 .lines()
-                .find(|line| line.starts_with("VmRSS:"))
+                .find(|line| line.starts_with(field))
                 .and_then(|line| line.split_whitespace().nth(1))
                 .and_then(|kib| kib.parse().ok())
         })
@@ -57,6 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|a| a.parse())
         .transpose()?
         .unwrap_or(0);
+    let compact = arguments.next().as_deref() == Some("compact");
     let directory = tempfile::tempdir()?;
     let path = directory.path().join("smp-server-store.log");
     let mut random = Random(0x9e37_79b9_7f4a_7c15);
@@ -118,5 +126,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("VmRSS before: {before} KiB, after: {after} KiB");
     println!("resident bytes per queue: {bytes_per_queue:.1}");
+    if compact {
+        // The reference's start compacts right after the replay; the old file is only renamed.
+        std::fs::remove_file(&path)?;
+        let compacted = directory.path().join("smp-server-store.log.compacted");
+        let started = Instant::now();
+        let records = write_snapshot(&compacted, &store)?;
+        let elapsed = started.elapsed();
+        println!(
+            "compaction: {:.2} s ({records} records, {:.1} MiB, fsynced)",
+            elapsed.as_secs_f64(),
+            std::fs::metadata(&compacted)?.len() as f64 / 1_048_576.0
+        );
+    }
+    println!("VmHWM (peak resident): {} KiB", status_kib("VmHWM:"));
     Ok(())
 }

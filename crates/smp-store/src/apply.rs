@@ -91,6 +91,31 @@ impl Inner {
         })
     }
 
+    /// Makes room for `additional` more queues in the recipient and sender indexes at once, so
+    /// that a replay does not rehash every id each time an index doubles.
+    pub fn reserve_queues(&mut self, additional: usize) {
+        let Inner {
+            slots,
+            hasher,
+            recipients,
+            senders,
+            ..
+        } = self;
+        for (table, party) in [
+            (recipients, QueueParty::Recipient),
+            (senders, QueueParty::Sender),
+        ] {
+            table.reserve(additional, |&other| {
+                hasher.hash_one(
+                    slots
+                        .get(other)
+                        .and_then(|slot| key_of(slot, party))
+                        .unwrap_or_default(),
+                )
+            });
+        }
+    }
+
     fn index_insert(&mut self, party: QueueParty, number: u32) {
         let Inner {
             slots,

@@ -14,6 +14,7 @@ pub mod log_record;
 pub mod message_log;
 pub mod message_store;
 pub mod ntf_store;
+mod parse_pipeline;
 pub mod queue_store;
 pub mod record;
 pub mod store_log;

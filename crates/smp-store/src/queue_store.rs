@@ -12,6 +12,7 @@
 //! lookups through them answer `AUTH`.
 
 use crate::apply::{apply, Applied, Inner};
+use crate::compact::Slot;
 use crate::log_record::StoreLogRecord;
 use crate::record::{
     NotifierCreds, QueueParty, QueueRecord, QueueStatus, ServiceParty, ServiceRecord,
@@ -62,6 +63,9 @@ pub struct EntityCounts {
     pub notifier_service_queues: usize,
 }
 
+/// Queues encoded per thread and step when writing a snapshot.
+const SNAPSHOT_PART: usize = 4096;
+
 /// The queue store shared by all connections.
 #[derive(Default)]
 pub struct QueueStore {
@@ -90,6 +94,11 @@ impl QueueStore {
     /// Stops logging and returns the writer (to close it at shutdown).
     pub fn take_store_log(&self) -> Option<StoreLogWriter> {
         self.log.lock().take()
+    }
+
+    /// Pre-sizes the id indexes for `additional` more queues (before a replay).
+    pub fn reserve_queues(&self, additional: usize) {
+        self.inner.write().reserve_queues(additional);
     }
 
     /// Applies a record read from the log, without logging it (replay).
@@ -409,6 +418,96 @@ impl QueueStore {
                 queue: Box::new(slot.record()),
             });
         }
+    }
+
+    /// The same lines as [`QueueStore::snapshot_records`] (each record and its `\n`, in the same
+    /// order), encoded on `workers` threads and handed to `write` in order, a few thousand lines
+    /// at a time. Returns the number of records. Holds the read lock throughout.
+    pub fn write_snapshot_lines<E>(
+        &self,
+        workers: usize,
+        mut write: impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<usize, E> {
+        let inner = self.inner.read();
+        let mut count = 0;
+        let mut services: Vec<&ServiceRecord> = inner
+            .services
+            .values()
+            .map(|service| &service.record)
+            .collect();
+        services.sort_by(|a, b| a.service_id.cmp(&b.service_id));
+        let mut line = Vec::new();
+        for service in services {
+            line.clear();
+            StoreLogRecord::NewService(service.clone()).encode(&mut line);
+            line.push(b'\n');
+            write(&line)?;
+            count += 1;
+        }
+        // Sorted by recipient id: first by an 8-byte big-endian prefix kept in the vector (no
+        // pointer chasing for almost every comparison), then by the whole id.
+        let slots = &inner.slots;
+        let id_of = |number: u32| slots.get(number).map_or(&[][..], Slot::recipient_id);
+        let mut live: Vec<(u64, u32)> = slots
+            .iter()
+            .filter(|(_, slot)| !slot.is_deleted())
+            .map(|(number, slot)| {
+                let mut prefix = [0u8; 8];
+                let id = slot.recipient_id();
+                let length = id.len().min(8);
+                prefix[..length].copy_from_slice(&id[..length]);
+                (u64::from_be_bytes(prefix), number)
+            })
+            .collect();
+        live.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id_of(a.1).cmp(id_of(b.1))));
+        let encode = |part: &[(u64, u32)]| {
+            let mut out = Vec::with_capacity(part.len() * 320);
+            let mut records = 0;
+            for &(_, number) in part {
+                let Some(slot) = slots.get(number) else {
+                    continue;
+                };
+                let Ok(recipient_id) = EntityId::new(slot.recipient_id().to_vec()) else {
+                    continue;
+                };
+                StoreLogRecord::CreateQueue {
+                    recipient_id,
+                    queue: Box::new(slot.record()),
+                }
+                .encode(&mut out);
+                out.push(b'\n');
+                records += 1;
+            }
+            (out, records)
+        };
+        let workers = workers.max(1);
+        for round in live.chunks(SNAPSHOT_PART * workers) {
+            let parts: Vec<(Vec<u8>, usize)> = std::thread::scope(|scope| {
+                let mut pieces = round.chunks(SNAPSHOT_PART);
+                let first = pieces.next().unwrap_or_default();
+                let others: Vec<_> = pieces
+                    .map(|piece| {
+                        let thread = std::thread::Builder::new().name("smp-snapshot".into());
+                        (piece, thread.spawn_scoped(scope, move || encode(piece)))
+                    })
+                    .collect();
+                let mut parts = vec![encode(first)];
+                for (piece, spawned) in others {
+                    parts.push(match spawned.map(|thread| thread.join()) {
+                        Ok(Ok(part)) => part,
+                        Ok(Err(payload)) => std::panic::resume_unwind(payload),
+                        // No thread to be had: encode here.
+                        Err(_) => encode(piece),
+                    });
+                }
+                parts
+            });
+            for (bytes, records) in parts {
+                write(&bytes)?;
+                count += records;
+            }
+        }
+        Ok(count)
     }
 
     /// Visits every live queue (expiration, export), under the read lock.

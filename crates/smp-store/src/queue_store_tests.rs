@@ -379,3 +379,52 @@ impl WithSender for QueueRecord {
         self
     }
 }
+
+#[test]
+fn parallel_snapshot_lines_equal_the_records_in_order() {
+    let store = QueueStore::new();
+    // Ids of several lengths, many sharing their first 8 bytes (the sort's prefix), enough
+    // queues for several parts per thread, and some deleted.
+    for n in 0..10_000u32 {
+        let [a, b, c, d] = n.to_be_bytes();
+        let length = match n % 7 {
+            0 => 16,
+            1 => 32,
+            2 => 5,
+            _ => 24,
+        };
+        let mut recipient = vec![b'r'; length];
+        let mut sender = vec![b's'; 24];
+        let tail = if n % 3 == 0 { length - 4 } else { 0 };
+        recipient[tail..tail + 4].copy_from_slice(&[a, b, c, d]);
+        sender[..4].copy_from_slice(&[a, b, c, d]);
+        let mut queue = plain_queue(0);
+        queue.sender_id = EntityId::new(sender).unwrap();
+        let recipient = EntityId::new(recipient).unwrap();
+        store.add_queue(recipient.clone(), queue).unwrap();
+        if n % 11 == 0 {
+            store.delete_queue(&recipient).unwrap();
+        }
+    }
+    let mut expected = Vec::new();
+    let mut records = 0;
+    store.snapshot_records(|record| {
+        expected.extend(record.to_line());
+        expected.push(b'\n');
+        records += 1;
+    });
+    for workers in [1, 3] {
+        let mut written = Vec::new();
+        let count = store
+            .write_snapshot_lines::<()>(workers, |bytes| {
+                written.extend_from_slice(bytes);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(count, records);
+        assert!(
+            written == expected,
+            "different snapshot with {workers} workers"
+        );
+    }
+}

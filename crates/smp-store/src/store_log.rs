@@ -10,10 +10,11 @@
 //! and skipped, as the reference logs and skips them.
 
 use crate::log_record::{LineError, StoreLogRecord};
+use crate::parse_pipeline::for_each_line;
 use crate::queue_store::QueueStore;
 use crate::time::Timestamp;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -142,32 +143,21 @@ pub fn replay_store_log(
     policy: DamagePolicy,
 ) -> Result<ReplayReport, StoreLogError> {
     let file = File::open(path).map_err(io_error(path))?;
-    let mut reader = BufReader::with_capacity(1 << 16, file);
+    store.reserve_queues(estimate_queues(&file));
     let mut report = ReplayReport::default();
-    let mut line = Vec::with_capacity(1024);
-    loop {
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .map_err(io_error(path))?;
-        if read == 0 {
-            break;
-        }
+    // Lines are parsed on every core and applied here in file order.
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let replayed = for_each_line(file, workers, |line| {
         report.lines += 1;
-        let complete = line.last() == Some(&b'\n');
-        let text = if complete {
-            &line[..line.len() - 1]
-        } else {
-            &line[..]
-        };
-        let record = match StoreLogRecord::parse(text) {
+        let text = line.text;
+        let record = match line.record {
             Ok(record) => record,
             Err(error) => {
                 let issue = LineIssue {
                     line: report.lines,
                     message: format!("{error} - {}", preview(text)),
                 };
-                if !complete {
+                if !line.complete {
                     tracing::warn!(line = issue.line, "store log: dropping torn last line");
                     report.torn_tail = Some(issue);
                 } else if error == LineError::UnknownTag || policy == DamagePolicy::Lenient {
@@ -184,7 +174,7 @@ pub fn replay_store_log(
                         reason: issue.message,
                     });
                 }
-                continue;
+                return Ok(());
             }
         };
         if let Err(error) = store.replay(&record) {
@@ -198,8 +188,40 @@ pub fn replay_store_log(
                 message,
             });
         }
-    }
+        Ok(())
+    });
+    replayed.map_err(io_error(path))??;
     Ok(report)
+}
+
+/// Bytes sampled from the start of a store log to estimate its queue count.
+const ESTIMATE_SAMPLE: usize = 1 << 16;
+/// The shortest `CREATE` line (24-byte ids, one Ed25519 key, no sender key) is longer than this.
+const MIN_CREATE_LINE: u64 = 200;
+
+/// Estimates how many queues a store log creates from the share of `CREATE` lines in its first
+/// 64 KiB, scaled to the file size (capped at one per 200 bytes); 0 when unsure. Reads with
+/// `pread`, leaving the file position alone.
+fn estimate_queues(file: &File) -> usize {
+    use std::os::unix::fs::FileExt;
+    let Ok(length) = file.metadata().map(|metadata| metadata.len()) else {
+        return 0;
+    };
+    let mut sample = vec![0u8; ESTIMATE_SAMPLE];
+    let Ok(read) = file.read_at(&mut sample, 0) else {
+        return 0;
+    };
+    let sample = &sample[..read];
+    // Whole lines only.
+    let Some(end) = sample.iter().rposition(|byte| *byte == b'\n') else {
+        return 0;
+    };
+    let creates = sample[..=end]
+        .split(|byte| *byte == b'\n')
+        .filter(|line| line.starts_with(b"CREATE "))
+        .count() as u64;
+    let estimate = length.saturating_mul(creates) / (end as u64 + 1);
+    usize::try_from(estimate.min(length / MIN_CREATE_LINE)).unwrap_or(0)
 }
 
 fn tag_of(line: &[u8]) -> String {
@@ -215,20 +237,11 @@ fn preview(line: &[u8]) -> String {
 pub fn write_snapshot(path: &Path, store: &QueueStore) -> Result<usize, StoreLogError> {
     let file = File::create(path).map_err(io_error(path))?;
     let mut out = BufWriter::with_capacity(1 << 16, file);
-    let mut line = Vec::with_capacity(512);
-    let mut count = 0usize;
-    let mut result = Ok(());
-    store.snapshot_records(|record| {
-        if result.is_err() {
-            return;
-        }
-        line.clear();
-        record.encode(&mut line);
-        line.push(b'\n');
-        result = out.write_all(&line);
-        count += 1;
-    });
-    result.map_err(io_error(path))?;
+    // Lines are encoded on every core, written here in order.
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let count = store
+        .write_snapshot_lines(workers, |bytes| out.write_all(bytes))
+        .map_err(io_error(path))?;
     let file = out
         .into_inner()
         .map_err(|error| io_error(path)(error.into_error()))?;

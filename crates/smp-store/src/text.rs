@@ -5,7 +5,7 @@
 //! (`base64urlP`, which never accepts an empty string). Numbers are signed decimals, booleans
 //! `T`/`F`, lists comma-separated, tuples space-separated.
 
-use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE;
 use base64::Engine;
 use smp_proto::keys::{AuthKey, PublicKey};
 
@@ -87,12 +87,13 @@ impl<'a> Cursor<'a> {
         &rest[..length]
     }
 
-    /// One base64url string (`base64urlP`): non-empty, padded or not.
-    pub fn base64(&mut self) -> TextResult<Vec<u8>> {
+    /// The extent of one base64url string at the cursor (`base64urlP`): its length including
+    /// `=` padding; the run of alphabet characters must be non-empty.
+    fn base64_extent(&self) -> TextResult<usize> {
         let rest = self.rest();
         let body = rest
             .iter()
-            .take_while(|byte| byte.is_ascii_alphanumeric() || **byte == b'-' || **byte == b'_')
+            .take_while(|byte| DECODE[usize::from(**byte)] != INVALID)
             .count();
         if body == 0 {
             return Err(TextError("base64url"));
@@ -101,21 +102,29 @@ impl<'a> Cursor<'a> {
             .iter()
             .take_while(|byte| **byte == b'=')
             .count();
-        let decoded = decode_base64(&rest[..body + padding])?;
-        self.position += body + padding;
+        Ok(body + padding)
+    }
+
+    /// One base64url string (`base64urlP`): non-empty, padded or not.
+    pub fn base64(&mut self) -> TextResult<Vec<u8>> {
+        let length = self.base64_extent()?;
+        let decoded = decode_base64(&self.rest()[..length])?;
+        self.position += length;
         Ok(decoded)
     }
 
-    /// A base64url string of exactly `N` bytes.
+    /// A base64url string of exactly `N` bytes, decoded without allocating.
     pub fn base64_array<const N: usize>(&mut self, what: &'static str) -> TextResult<[u8; N]> {
-        let saved = self.position;
-        let bytes = self.base64()?;
-        bytes.try_into().map_err(|_| {
-            self.position = saved;
-            TextError(what)
-        })
+        let length = self.base64_extent()?;
+        let text = &self.rest()[..length];
+        let mut out = [0u8; N];
+        if decoded_length(text)? != N {
+            return Err(TextError(what));
+        }
+        decode_base64_into(text, &mut out)?;
+        self.position += length;
+        Ok(out)
     }
-
     /// A signed decimal (`A.signed A.decimal`) fitting an `i64`.
     pub fn int64(&mut self) -> TextResult<i64> {
         let rest = self.rest();
@@ -206,8 +215,18 @@ impl<'a> Cursor<'a> {
     /// A public key that may authorize commands, as base64url of its DER form.
     pub fn auth_key(&mut self) -> TextResult<AuthKey> {
         let saved = self.position;
-        let der = self.base64()?;
-        PublicKey::from_der(&der)
+        let length = self.base64_extent()?;
+        let text = &self.rest()[..length];
+        // DER keys are at most 69 bytes (Ed448): decode those on the stack.
+        let mut buffer = [0u8; 96];
+        let der: &[u8] = if decoded_length(text)? <= buffer.len() {
+            let written = decode_base64_into(text, &mut buffer)?;
+            &buffer[..written]
+        } else {
+            &decode_base64(text)?
+        };
+        self.position += length;
+        PublicKey::from_der(der)
             .ok()
             .and_then(|key| AuthKey::try_from(key).ok())
             .ok_or_else(|| {
@@ -217,14 +236,89 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Marks a byte outside the base64url alphabet in [`DECODE`].
+const INVALID: u8 = 0xff;
+
+/// The 6-bit value of each base64url character (`A–Z a–z 0–9 - _`), else [`INVALID`].
+static DECODE: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut index = 0;
+    while index < alphabet.len() {
+        table[alphabet[index] as usize] = index as u8;
+        index += 1;
+    }
+    table
+};
+
+/// The decoded length of base64url `text` after checking its shape: alphabet characters then
+/// `=` padding, where padding, when present, must be the canonical amount (as the `base64`
+/// crate's padded engine requires) and a length of 1 mod 4 is never valid.
+fn decoded_length(text: &[u8]) -> TextResult<usize> {
+    let body = text
+        .iter()
+        .take_while(|byte| DECODE[usize::from(**byte)] != INVALID)
+        .count();
+    let padding = text.len() - body;
+    if text[body..].iter().any(|byte| *byte != b'=') {
+        return Err(TextError("base64url"));
+    }
+    let canonical_padding = match body % 4 {
+        0 => 0,
+        2 => 2,
+        3 => 1,
+        _ => return Err(TextError("base64url")),
+    };
+    if padding != 0 && padding != canonical_padding {
+        return Err(TextError("base64url"));
+    }
+    Ok(body / 4 * 3 + (body % 4).saturating_sub(1))
+}
+
+/// Decodes base64url `text` (checked as in [`decoded_length`], and the unused low bits of the
+/// last character must be zero) into the start of `out`; returns the decoded length. `out` must
+/// hold [`decoded_length`] bytes, else the text is refused.
+fn decode_base64_into(text: &[u8], out: &mut [u8]) -> TextResult<usize> {
+    let length = decoded_length(text)?;
+    let out = out.get_mut(..length).ok_or(TextError("base64url"))?;
+    let body = &text[..text.len() - text.iter().rev().take_while(|b| **b == b'=').count()];
+    let value = |byte: u8| u32::from(DECODE[usize::from(byte)]);
+    let mut quads = body.chunks_exact(4);
+    let mut written = 0;
+    for quad in quads.by_ref() {
+        let bits =
+            value(quad[0]) << 18 | value(quad[1]) << 12 | value(quad[2]) << 6 | value(quad[3]);
+        out[written..written + 3].copy_from_slice(&bits.to_be_bytes()[1..]);
+        written += 3;
+    }
+    match *quads.remainder() {
+        [] => {}
+        [first, second] => {
+            let (first, second) = (value(first), value(second));
+            if second & 0x0f != 0 {
+                return Err(TextError("base64url"));
+            }
+            out[written] = (first << 2 | second >> 4) as u8;
+        }
+        [first, second, third] => {
+            let (first, second, third) = (value(first), value(second), value(third));
+            if third & 0x03 != 0 {
+                return Err(TextError("base64url"));
+            }
+            let bits = first << 10 | second << 4 | third >> 2;
+            out[written..written + 2].copy_from_slice(&(bits as u16).to_be_bytes());
+        }
+        // `decoded_length` refused a length of 1 mod 4.
+        _ => return Err(TextError("base64url")),
+    }
+    Ok(length)
+}
+
 /// Base64url, padded or not.
 pub fn decode_base64(text: &[u8]) -> TextResult<Vec<u8>> {
-    let engine = if text.ends_with(b"=") {
-        &URL_SAFE
-    } else {
-        &URL_SAFE_NO_PAD
-    };
-    engine.decode(text).map_err(|_| TextError("base64url"))
+    let mut out = vec![0u8; decoded_length(text)?];
+    decode_base64_into(text, &mut out)?;
+    Ok(out)
 }
 
 /// Appends padded base64url (`strEncode :: ByteString`).
@@ -266,6 +360,70 @@ mod tests {
         assert_eq!(Cursor::new(b"-_8").base64().unwrap(), b"\xfb\xff");
         assert!(Cursor::new(b"").base64().is_err());
         assert!(Cursor::new(b"+/8=").base64().is_err());
+    }
+
+    #[test]
+    fn base64_shapes_like_the_base64_crate() {
+        for good in [
+            &b""[..],
+            b"AA",
+            b"AA==",
+            b"AAA",
+            b"AAA=",
+            b"AAAA",
+            b"-_-_",
+            b"QUJD",
+        ] {
+            assert!(
+                decode_base64(good).is_ok(),
+                "{:?}",
+                String::from_utf8_lossy(good)
+            );
+        }
+        // Length 1 mod 4, wrong padding amounts, padding after a full quad, non-zero unused
+        // bits, characters outside the URL alphabet, text after padding.
+        for bad in [
+            &b"A"[..],
+            b"AA=",
+            b"AAA==",
+            b"AAAA=",
+            b"====",
+            b"AB",
+            b"AAB",
+            b"AB==",
+            b"+/8=",
+            b"AA==AA",
+            b"A A",
+        ] {
+            assert!(
+                decode_base64(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// The table decoder accepts and refuses exactly what the `base64` crate's padded and
+        /// unpadded URL engines do (the decoder this replaced), with the same bytes.
+        #[test]
+        fn base64_decoder_matches_the_base64_crate(
+            text in proptest::collection::vec(
+                proptest::sample::select(b"AQgw_-z9=+ ".to_vec()), 0..24)
+        ) {
+            use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+            let engine = if text.ends_with(b"=") { &URL_SAFE } else { &URL_SAFE_NO_PAD };
+            proptest::prop_assert_eq!(decode_base64(&text).ok(), engine.decode(&text).ok());
+        }
+
+        #[test]
+        fn base64_round_trip(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..100)) {
+            let mut text = Vec::new();
+            put_base64(&mut text, &bytes);
+            proptest::prop_assert_eq!(decode_base64(&text).unwrap(), bytes.clone());
+            let unpadded: Vec<u8> = text.iter().copied().filter(|b| *b != b'=').collect();
+            proptest::prop_assert_eq!(decode_base64(&unpadded).unwrap(), bytes);
+        }
     }
 
     #[test]

@@ -1,0 +1,251 @@
+//! Parsing a store log on every core while applying it in order: a reader thread cuts the file
+//! into chunks of whole lines, worker threads parse the lines of a chunk into records, and the
+//! calling thread receives the chunks back in file order and hands each line to a callback —
+//! the same lines, in the same order, with the same parse results as reading line by line.
+//!
+//! Memory stays bounded: at most a few chunks are read ahead, and the caller's callback can stop
+//! everything early by returning an error (the threads notice the closed channels and end).
+
+use crate::log_record::{LineError, StoreLogRecord};
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Bytes read per chunk (a chunk is extended to the end of its last line).
+const CHUNK: usize = 1 << 17;
+
+/// One line handed to the callback.
+pub(crate) struct Line<'a> {
+    /// The text without its `\n`.
+    pub text: &'a [u8],
+    /// Whether the line ended with `\n` (only the file's last line can lack it).
+    pub complete: bool,
+    pub record: Result<StoreLogRecord, LineError>,
+}
+
+/// A chunk of whole lines (the last chunk may end without `\n`).
+struct Chunk {
+    index: usize,
+    bytes: Vec<u8>,
+}
+
+/// A parsed chunk: for each line its end offset in `bytes` (exclusive, without `\n`).
+struct Parsed {
+    index: usize,
+    bytes: Vec<u8>,
+    lines: Vec<(usize, usize, Result<StoreLogRecord, LineError>)>,
+}
+
+/// Reads `input` to the end, parsing on `workers` threads, and calls `each` for every line in
+/// order. Stops at the first error of `each` (returned as `Ok(Err(_))`) or of reading.
+pub(crate) fn for_each_line<R, E>(
+    input: R,
+    workers: usize,
+    mut each: impl FnMut(Line<'_>) -> Result<(), E>,
+) -> io::Result<Result<(), E>>
+where
+    R: Read + Send,
+{
+    let workers = workers.max(1);
+    std::thread::scope(|scope| {
+        let (chunks_tx, chunks_rx) = mpsc::sync_channel::<Chunk>(workers);
+        let (parsed_tx, parsed_rx) = mpsc::sync_channel::<Parsed>(workers);
+        let reader = scope.spawn(move || read_chunks(input, &chunks_tx));
+        let chunks_rx = Arc::new(Mutex::new(chunks_rx));
+        for _ in 0..workers {
+            let chunks_rx = Arc::clone(&chunks_rx);
+            let parsed_tx = parsed_tx.clone();
+            scope.spawn(move || parse_chunks(&chunks_rx, &parsed_tx));
+        }
+        // Only the workers hold these now, so the reader and workers see the ends close.
+        drop(chunks_rx);
+        drop(parsed_tx);
+        let outcome = apply_in_order(parsed_rx, &mut each);
+        // The receiver is gone now: workers and the reader stop at their next send.
+        let read = reader
+            .join()
+            .unwrap_or_else(|payload| std::panic::resume_unwind(payload));
+        match outcome {
+            Err(error) => Ok(Err(error)),
+            Ok(()) => read.map(Ok),
+        }
+    })
+}
+
+/// Receives parsed chunks, restores file order, and runs `each` on every line.
+fn apply_in_order<E>(
+    parsed_rx: Receiver<Parsed>,
+    each: &mut impl FnMut(Line<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut waiting = BTreeMap::new();
+    let mut next = 0;
+    for parsed in parsed_rx {
+        waiting.insert(parsed.index, parsed);
+        while let Some(parsed) = waiting.remove(&next) {
+            next += 1;
+            for (start, end, record) in parsed.lines {
+                each(Line {
+                    text: &parsed.bytes[start..end],
+                    complete: parsed.bytes.get(end) == Some(&b'\n'),
+                    record,
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The reader: chunks of whole lines; the final chunk holds whatever follows the last `\n`.
+fn read_chunks(mut input: impl Read, chunks_tx: &SyncSender<Chunk>) -> io::Result<()> {
+    let mut carry = Vec::new();
+    let mut index = 0;
+    loop {
+        let mut bytes = std::mem::take(&mut carry);
+        let start = bytes.len();
+        bytes.resize(start + CHUNK, 0);
+        let mut filled = start;
+        while filled < bytes.len() {
+            match input.read(&mut bytes[filled..]) {
+                Ok(0) => break,
+                Ok(count) => filled += count,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => return Err(error),
+            }
+        }
+        bytes.truncate(filled);
+        let at_end = filled < start + CHUNK;
+        if !at_end {
+            match bytes.iter().rposition(|byte| *byte == b'\n') {
+                Some(last) => carry = bytes.split_off(last + 1),
+                // One line longer than a chunk: keep reading it.
+                None => {
+                    carry = bytes;
+                    continue;
+                }
+            }
+        }
+        if !bytes.is_empty() {
+            if chunks_tx.send(Chunk { index, bytes }).is_err() {
+                return Ok(());
+            }
+            index += 1;
+        }
+        if at_end {
+            return Ok(());
+        }
+    }
+}
+
+/// A worker: parses chunks until there are no more (or nobody wants the results).
+fn parse_chunks(chunks_rx: &Mutex<Receiver<Chunk>>, parsed_tx: &SyncSender<Parsed>) {
+    loop {
+        let received = chunks_rx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv();
+        let Ok(Chunk { index, bytes }) = received else {
+            return;
+        };
+        let mut lines = Vec::with_capacity(bytes.len() / 128);
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = bytes[start..]
+                .iter()
+                .position(|byte| *byte == b'\n')
+                .map_or(bytes.len(), |length| start + length);
+            lines.push((start, end, StoreLogRecord::parse(&bytes[start..end])));
+            start = end + 1;
+        }
+        if parsed_tx
+            .send(Parsed {
+                index,
+                bytes,
+                lines,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines as the callback sees them: (text, complete, parsed).
+    fn lines_of(input: &[u8], workers: usize) -> Vec<(Vec<u8>, bool, bool)> {
+        let mut seen = Vec::new();
+        for_each_line::<_, ()>(input, workers, |line| {
+            seen.push((line.text.to_vec(), line.complete, line.record.is_ok()));
+            Ok(())
+        })
+        .unwrap()
+        .unwrap();
+        seen
+    }
+
+    /// What `BufRead::read_until(b'\n')` line by line gives (the reading this replaces).
+    fn expected(input: &[u8]) -> Vec<(Vec<u8>, bool, bool)> {
+        let mut out = Vec::new();
+        let mut rest = input;
+        while !rest.is_empty() {
+            let (text, complete, next) = match rest.iter().position(|b| *b == b'\n') {
+                Some(end) => (&rest[..end], true, &rest[end + 1..]),
+                None => (rest, false, &rest[rest.len()..]),
+            };
+            out.push((text.to_vec(), complete, StoreLogRecord::parse(text).is_ok()));
+            rest = next;
+        }
+        out
+    }
+
+    fn delete_line(number: usize) -> Vec<u8> {
+        let mut line = StoreLogRecord::DeleteQueue {
+            recipient_id: smp_proto::ids::EntityId::from([(number % 251) as u8; 24]),
+        }
+        .to_line();
+        line.push(b'\n');
+        line
+    }
+
+    #[test]
+    fn same_lines_in_order_across_chunks_and_workers() {
+        let mut input = Vec::new();
+        let mut number = 0;
+        while input.len() < 3 * CHUNK + 1000 {
+            input.extend(delete_line(number));
+            if number % 1000 == 7 {
+                input.extend_from_slice(b"not a record\n\n");
+            }
+            number += 1;
+        }
+        // A line longer than a chunk, then a torn last line.
+        input.extend(vec![b'x'; CHUNK + 10]);
+        input.push(b'\n');
+        input.extend_from_slice(b"DELETE AAAA");
+        for workers in [1, 2, 3] {
+            assert_eq!(lines_of(&input, workers), expected(&input));
+        }
+        assert!(lines_of(b"", 2).is_empty());
+        assert_eq!(lines_of(b"\n", 2), expected(b"\n"));
+    }
+
+    #[test]
+    fn an_error_from_the_callback_stops_early() {
+        let input: Vec<u8> = (0..50_000).flat_map(delete_line).collect();
+        let mut count = 0;
+        let outcome = for_each_line(&input[..], 2, |_| {
+            count += 1;
+            if count == 10 {
+                Err("stop")
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap();
+        assert_eq!(outcome, Err("stop"));
+        assert_eq!(count, 10);
+    }
+}
