@@ -69,7 +69,9 @@ impl Ini {
             } else {
                 line
             };
-            if rest.is_empty() {
+            // A comment may follow a header on its line (`keyValueParser` skips comments
+            // before every key).
+            if rest.is_empty() || rest.starts_with('#') || rest.starts_with(';') {
                 continue;
             }
             match parse_key_value(rest) {
@@ -101,6 +103,13 @@ impl Ini {
     /// The value of `key` in `section`.
     pub fn value(&self, section: &str, key: &str) -> Option<&str> {
         self.section(section).and_then(|section| section.value(key))
+    }
+
+    /// Every section in file order, repeated names included (for tools and the fuzz target).
+    pub fn sections(&self) -> impl Iterator<Item = (&str, &Section)> {
+        self.sections
+            .iter()
+            .map(|(name, section)| (name.as_str(), section))
     }
 
     /// Entries before the first section header (ignored by the server).
@@ -140,6 +149,15 @@ mod tests {
         assert_eq!(ini.value("A", "w"), Some("a=b:c"));
         assert_eq!(ini.value("A", "v"), None);
         assert_eq!(ini.value("B", "x"), None);
+        assert_eq!(ini.unparsed_line(), None);
+    }
+
+    #[test]
+    fn comment_after_a_header() {
+        let ini = Ini::parse("[A] # about A\nx = 1\n[B]; about B\n[C] y = 2\n");
+        assert_eq!(ini.section("A").map(|s| s.entries().count()), Some(1));
+        assert_eq!(ini.section("B").map(|s| s.entries().count()), Some(0));
+        assert_eq!(ini.value("C", "y"), Some("2"));
         assert_eq!(ini.unparsed_line(), None);
     }
 

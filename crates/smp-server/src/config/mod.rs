@@ -358,12 +358,16 @@ fn store_config(ini: &Ini) -> Result<StoreConfig> {
         db_deleted_ttl_seconds: store
             .integer("db_deleted_ttl", 86_400 * DEFAULT_DELETED_TTL_DAYS)?,
         restore_messages,
-        message_ttl_seconds: 86_400
-            * store.integer("expire_messages_days", DEFAULT_MESSAGE_EXPIRATION_DAYS)?,
+        // Saturating: an absurdly large number of days means "never" (the reference's `Int`
+        // product would wrap around; found by the `ini` fuzz target).
+        message_ttl_seconds: store
+            .integer("expire_messages_days", DEFAULT_MESSAGE_EXPIRATION_DAYS)?
+            .saturating_mul(86_400),
         expire_messages_on_start: store.on_off("expire_messages_on_start", true)?,
         expire_messages_on_send: store.on_off("expire_messages_on_send", true)?,
-        notification_ttl_seconds: 3_600
-            * store.integer("expire_ntfs_hours", DEFAULT_NOTIFICATION_EXPIRATION_HOURS)?,
+        notification_ttl_seconds: store
+            .integer("expire_ntfs_hours", DEFAULT_NOTIFICATION_EXPIRATION_HOURS)?
+            .saturating_mul(3_600),
         log_stats: store.on_off("log_stats", false)?,
         prometheus_interval_seconds,
         store_log_fsync: store.on_off("store_log_fsync", false)?,

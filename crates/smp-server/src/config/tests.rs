@@ -178,6 +178,12 @@ fn minimal_file_defaults() {
     assert!(!config.store.store_log);
     assert!(!config.store.restore_messages);
     assert!(!config.store.store_log_fsync);
+    let huge = Config::parse(&format!(
+        "{MINIMAL}[STORE_LOG]\nexpire_messages_days = 9223372036854775807\nexpire_ntfs_hours = 8103668653209337854\n"
+    ))
+    .unwrap();
+    assert_eq!(huge.store.message_ttl_seconds, i64::MAX);
+    assert_eq!(huge.store.notification_ttl_seconds, i64::MAX);
     let fsync = Config::parse(&format!("{MINIMAL}[STORE_LOG]\nstore_log_fsync = on\n")).unwrap();
     assert!(fsync.store.store_log_fsync);
     assert!(
