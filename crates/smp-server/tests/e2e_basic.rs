@@ -10,6 +10,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::client::{body_of, new_unsubscribed_queue};
 use common::{ServerOptions, TestServer};
 use smp_client::{
     test_server, AuthAlgorithm, AuthKeyPair, ClientOptions, EventKind, LinkRequest, NewQueue,
@@ -20,21 +21,11 @@ use smp_proto::address::ServerAddress;
 /// Longest wait for a server event (END/DELD are flushed every 15 s).
 const EVENT_WAIT: Duration = Duration::from_secs(40);
 
-fn address(server: &TestServer) -> ServerAddress {
-    ServerAddress::parse(&server.address()).expect("server address")
-}
-
-async fn connect(server: &TestServer, version: u16) -> SmpClient {
-    SmpClient::connect(&address(server), ClientOptions::max_version(version))
-        .await
-        .unwrap_or_else(|error| panic!("connect at v{version}: {error}\n{}", server.output()))
-}
-
 #[tokio::test]
 async fn handshake_and_ping_at_versions() {
     let server = TestServer::start();
     for version in [6, 7, 11, 18] {
-        let client = connect(&server, version).await;
+        let client = server.connect_at(version).await;
         assert_eq!(client.version(), version);
         assert_eq!(client.block_encryption(), version >= 11, "v{version}");
         // The server advertises 6..18 (ALPN was negotiated), so its hello carries the session
@@ -48,7 +39,7 @@ async fn handshake_and_ping_at_versions() {
         hello_key: false,
         ..ClientOptions::max_version(18)
     };
-    let client = SmpClient::connect(&address(&server), options)
+    let client = SmpClient::connect(&server.server_address(), options)
         .await
         .expect("connect without hello key");
     assert_eq!(client.version(), 18);
@@ -59,7 +50,7 @@ async fn handshake_and_ping_at_versions() {
         alpn: Vec::new(),
         ..ClientOptions::default()
     };
-    let client = SmpClient::connect(&address(&server), options)
+    let client = SmpClient::connect(&server.server_address(), options)
         .await
         .expect("connect without ALPN");
     assert_eq!(client.version(), 6);
@@ -71,7 +62,7 @@ async fn handshake_and_ping_at_versions() {
 async fn malformed_input_gets_err_block_and_the_connection_stays() {
     let server = TestServer::start();
     for version in [7, 18] {
-        let client = connect(&server, version).await;
+        let client = server.connect_at(version).await;
         // A batch count of zero.
         client.send_content(&[0]).await.expect("send bad batch");
         let event = client.next_event().await.expect("ERR BLOCK");
@@ -124,7 +115,7 @@ async fn ed25519_server_certificates() {
         ..ServerOptions::default()
     });
     for version in [6, 18] {
-        let client = connect(&server, version).await;
+        let client = server.connect_at(version).await;
         client.ping().await.expect("PING");
     }
 }
@@ -132,7 +123,7 @@ async fn ed25519_server_certificates() {
 #[tokio::test]
 async fn batched_pings_get_their_own_responses() {
     let server = TestServer::start();
-    let client = connect(&server, 18).await;
+    let client = server.connect_at(18).await;
     let responses = client.ping_batch(10).await.expect("batched PINGs");
     assert_eq!(responses, 10);
 }
@@ -141,7 +132,7 @@ async fn batched_pings_get_their_own_responses() {
 async fn create_queue_in_every_version_form() {
     let server = TestServer::start();
     for version in [6, 7, 8, 9, 10, 11, 14, 15, 16, 17, 18] {
-        let client = connect(&server, version).await;
+        let client = server.connect_at(version).await;
         let request = NewQueue {
             notifier: version >= 17,
             ..NewQueue::default()
@@ -186,8 +177,8 @@ async fn create_queue_in_every_version_form() {
 
 /// SKEY (v9+) or KEY (v6..8), SEND, MSG, ACK between two connections at `version`.
 async fn round_trip(server: &TestServer, version: u16, algorithm: AuthAlgorithm) {
-    let recipient = connect(server, version).await;
-    let sender = connect(server, version).await;
+    let recipient = server.connect_at(version).await;
+    let sender = server.connect_at(version).await;
     let queue = recipient
         .create_queue(NewQueue {
             auth_algorithm: algorithm,
@@ -252,13 +243,6 @@ async fn round_trip(server: &TestServer, version: u16, algorithm: AuthAlgorithm)
     assert_eq!(error.server_error().as_deref(), Some("AUTH"));
 }
 
-fn body_of(body: &RcvMsgBody) -> &[u8] {
-    match body {
-        RcvMsgBody::Message { body, .. } => body,
-        RcvMsgBody::Quota { .. } => panic!("unexpected quota marker"),
-    }
-}
-
 #[tokio::test]
 async fn send_receive_ack_round_trip() {
     let server = TestServer::start();
@@ -274,19 +258,13 @@ async fn send_receive_ack_round_trip() {
 #[tokio::test]
 async fn batched_subscriptions_across_blocks() {
     let server = TestServer::start();
-    let owner = connect(&server, 18).await;
+    let owner = server.connect_at(18).await;
     let mut queues = Vec::new();
     for _ in 0..260 {
-        let queue = owner
-            .create_queue(NewQueue {
-                subscribe: false,
-                ..NewQueue::default()
-            })
-            .await
-            .expect("NEW");
+        let queue = new_unsubscribed_queue(&owner).await;
         queues.push(queue);
     }
-    let subscriber = connect(&server, 18).await;
+    let subscriber = server.connect_at(18).await;
     let references: Vec<_> = queues.iter().collect();
     for result in subscriber.subscribe_batch(&references).await {
         result.expect("SUB in a batch");
@@ -299,8 +277,8 @@ async fn batched_subscriptions_across_blocks() {
 #[tokio::test]
 async fn end_on_subscription_takeover() {
     let server = TestServer::start();
-    let first = connect(&server, 18).await;
-    let second = connect(&server, 18).await;
+    let first = server.connect_at(18).await;
+    let second = server.connect_at(18).await;
     let queue = first.create_queue(NewQueue::default()).await.expect("NEW");
     second
         .subscribe(&queue)
@@ -318,8 +296,8 @@ async fn end_on_subscription_takeover() {
 async fn deletion_sends_deld_to_the_other_subscriber() {
     let server = TestServer::start();
     for (version, expected) in [(18, EventKind::Deleted), (9, EventKind::End)] {
-        let subscriber = connect(&server, version).await;
-        let deleter = connect(&server, version).await;
+        let subscriber = server.connect_at(version).await;
+        let deleter = server.connect_at(version).await;
         let queue = subscriber
             .create_queue(NewQueue::default())
             .await
@@ -342,16 +320,10 @@ async fn deletion_sends_deld_to_the_other_subscriber() {
 #[tokio::test]
 async fn get_and_ack_without_subscription() {
     let server = TestServer::start();
-    let owner = connect(&server, 18).await;
-    let reader = connect(&server, 18).await;
-    let sender = connect(&server, 18).await;
-    let queue = owner
-        .create_queue(NewQueue {
-            subscribe: false,
-            ..NewQueue::default()
-        })
-        .await
-        .expect("NEW");
+    let owner = server.connect_at(18).await;
+    let reader = server.connect_at(18).await;
+    let sender = server.connect_at(18).await;
+    let queue = new_unsubscribed_queue(&owner).await;
     assert_eq!(reader.get(&queue).await.expect("GET on empty queue"), None);
     sender
         .send(&queue.sender_id, None, false, b"one")
@@ -384,15 +356,9 @@ async fn get_and_ack_without_subscription() {
 #[tokio::test]
 async fn quota_of_128_and_the_marker() {
     let server = TestServer::start();
-    let recipient = connect(&server, 18).await;
-    let sender = connect(&server, 18).await;
-    let queue = recipient
-        .create_queue(NewQueue {
-            subscribe: false,
-            ..NewQueue::default()
-        })
-        .await
-        .expect("NEW");
+    let recipient = server.connect_at(18).await;
+    let sender = server.connect_at(18).await;
+    let queue = new_unsubscribed_queue(&recipient).await;
     for index in 0..128u32 {
         sender
             .send(&queue.sender_id, None, false, &index.to_be_bytes())
@@ -434,9 +400,9 @@ async fn quota_of_128_and_the_marker() {
 #[tokio::test]
 async fn notifications_nkey_nsub_nmsg() {
     let server = TestServer::start();
-    let recipient = connect(&server, 18).await;
-    let sender = connect(&server, 18).await;
-    let notifier = connect(&server, 18).await;
+    let recipient = server.connect_at(18).await;
+    let sender = server.connect_at(18).await;
+    let notifier = server.connect_at(18).await;
     let queue = recipient
         .create_queue(NewQueue::default())
         .await
@@ -484,8 +450,8 @@ async fn notifications_nkey_nsub_nmsg() {
 #[tokio::test]
 async fn short_links() {
     let server = TestServer::start();
-    let owner = connect(&server, 18).await;
-    let sender = connect(&server, 18).await;
+    let owner = server.connect_at(18).await;
+    let sender = server.connect_at(18).await;
     // 1-time invitation: messaging queue with link data, sender id derived from the corrId.
     let invitation = owner
         .create_queue(NewQueue {
@@ -544,9 +510,12 @@ async fn short_links() {
 async fn app_test_server_sequence() {
     let server = TestServer::start();
     for version in 6..=18 {
-        test_server(&address(&server), ClientOptions::max_version(version))
-            .await
-            .unwrap_or_else(|failure| panic!("v{version}: {failure}"));
+        test_server(
+            &server.server_address(),
+            ClientOptions::max_version(version),
+        )
+        .await
+        .unwrap_or_else(|failure| panic!("v{version}: {failure}"));
     }
 }
 
@@ -556,7 +525,7 @@ async fn test_server_with_a_server_password() {
         init_args: vec!["--password".into(), "s3cret".into()],
         ..ServerOptions::default()
     });
-    let without = address(&server);
+    let without = server.server_address();
     let failure = test_server(&without, ClientOptions::default())
         .await
         .expect_err("NEW without the password");
@@ -574,7 +543,7 @@ async fn test_server_with_a_server_password() {
 #[tokio::test]
 async fn test_server_reports_the_connect_step() {
     let server = TestServer::start();
-    let mut wrong = address(&server);
+    let mut wrong = server.server_address();
     wrong.server.port = common::free_port().to_string();
     let failure = test_server(&wrong, ClientOptions::default())
         .await
@@ -587,14 +556,8 @@ async fn message_size_limits_and_authorization_errors() {
     let server = TestServer::start();
     // Maximum SEND body per version (`Protocol.maxMessageLength`).
     for (version, limit) in [(7u16, 16088usize), (8, 16064), (11, 16048), (18, 16048)] {
-        let client = connect(&server, version).await;
-        let queue = client
-            .create_queue(NewQueue {
-                subscribe: false,
-                ..NewQueue::default()
-            })
-            .await
-            .expect("NEW");
+        let client = server.connect_at(version).await;
+        let queue = new_unsubscribed_queue(&client).await;
         client
             .send(&queue.sender_id, None, false, &vec![b'x'; limit])
             .await
@@ -609,12 +572,9 @@ async fn message_size_limits_and_authorization_errors() {
             "v{version}"
         );
         let message = client.get(&queue).await.expect("GET").expect("MSG");
-        match message.body {
-            RcvMsgBody::Message { body, .. } => assert_eq!(body.len(), limit),
-            other => panic!("unexpected {other:?}"),
-        }
+        assert_eq!(body_of(&message.body).len(), limit);
     }
-    let client = connect(&server, 18).await;
+    let client = server.connect_at(18).await;
     let queue = client.create_queue(NewQueue::default()).await.expect("NEW");
     // A recipient command without authorization.
     let error = client

@@ -11,32 +11,14 @@ use std::collections::HashMap;
 use std::fs;
 use std::time::{Duration, Instant};
 
+use common::client::{new_unsubscribed_queue, take};
 use common::{ServerOptions, TestServer};
 use smp_client::{
-    AuthAlgorithm, AuthKeyPair, ClientOptions, LinkRequest, NewQueue, QueueMode, RcvMsgBody,
-    RecipientQueue, SmpClient,
+    AuthAlgorithm, AuthKeyPair, LinkRequest, NewQueue, QueueMode, RecipientQueue, SmpClient,
 };
-use smp_proto::address::ServerAddress;
 use smp_proto::ids::EntityId;
 
 const CONTACT_LINK: &[u8; 24] = b"contact-link-id-24-bytes";
-
-async fn connect(server: &TestServer) -> SmpClient {
-    let address = ServerAddress::parse(&server.address()).expect("server address");
-    SmpClient::connect(&address, ClientOptions::default())
-        .await
-        .unwrap_or_else(|error| panic!("connect: {error}\n{}", server.output()))
-}
-
-/// GETs the next message and ACKs it; `None` when the queue is empty.
-async fn take(client: &SmpClient, queue: &RecipientQueue) -> Option<Vec<u8>> {
-    let message = client.get(queue).await.expect("GET")?;
-    client.ack(queue, &message.msg_id).await.expect("ACK");
-    match message.body {
-        RcvMsgBody::Message { body, .. } => Some(body),
-        other => panic!("unexpected {other:?}"),
-    }
-}
 
 /// What one test creates and checks after each restart.
 struct Created {
@@ -78,13 +60,7 @@ async fn create_everything(client: &SmpClient) -> Created {
         })
         .await
         .expect("NEW contact with link");
-    let keyed = client
-        .create_queue(NewQueue {
-            subscribe: false,
-            ..NewQueue::default()
-        })
-        .await
-        .expect("NEW");
+    let keyed = new_unsubscribed_queue(client).await;
     let keyed_sender = AuthKeyPair::generate(AuthAlgorithm::Ed25519).expect("key");
     client
         .secure(&keyed, keyed_sender.public_key())
@@ -155,7 +131,7 @@ fn messages_log(server: &TestServer) -> std::path::PathBuf {
 #[tokio::test]
 async fn everything_survives_sigterm_and_sigint_and_queues_survive_sigkill() {
     let mut server = TestServer::start();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     let created = create_everything(&client).await;
     check_and_send(&client, &created, b"before SIGTERM").await;
     drop(client);
@@ -164,7 +140,7 @@ async fn everything_survives_sigterm_and_sigint_and_queues_survive_sigkill() {
     server.stop_with_signal("TERM");
     assert!(messages_log(&server).exists(), "{}", server.output());
     server.launch_again();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     assert_eq!(
         take(&client, &created.secured).await.as_deref(),
         Some(&b"before SIGTERM"[..])
@@ -178,7 +154,7 @@ async fn everything_survives_sigterm_and_sigint_and_queues_survive_sigkill() {
 
     server.stop_with_signal("INT");
     server.launch_again();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     assert_eq!(
         take(&client, &created.secured).await.as_deref(),
         Some(&b"before SIGINT"[..])
@@ -194,7 +170,7 @@ async fn everything_survives_sigterm_and_sigint_and_queues_survive_sigkill() {
     // that were only in memory are gone.
     server.stop_with_signal("KILL");
     server.launch_again();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     assert_eq!(take(&client, &created.secured).await, None);
     assert_eq!(take(&client, &created.keyed).await, None);
     check_and_send(&client, &created, b"after SIGKILL").await;
@@ -207,7 +183,7 @@ async fn everything_survives_sigterm_and_sigint_and_queues_survive_sigkill() {
 #[tokio::test]
 async fn pending_notifications_survive_a_restart() {
     let mut server = TestServer::start();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     let created = create_everything(&client).await;
     // No NSUB yet: the notification waits in the server.
     client
@@ -227,7 +203,7 @@ async fn pending_notifications_survive_a_restart() {
         server.output()
     );
     server.launch_again();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     let notifier = created.secured.notifier.as_ref().expect("notifier");
     client
         .subscribe_notifications(notifier)
@@ -259,14 +235,8 @@ fn store_log_backups(server: &TestServer) -> usize {
 #[tokio::test]
 async fn maintenance_restores_compacts_saves_and_exits() {
     let mut server = TestServer::start();
-    let client = connect(&server).await;
-    let queue = client
-        .create_queue(NewQueue {
-            subscribe: false,
-            ..NewQueue::default()
-        })
-        .await
-        .expect("NEW");
+    let client = server.connect().await;
+    let queue = new_unsubscribed_queue(&client).await;
     client
         .send(&queue.sender_id, None, false, b"kept by maintenance")
         .await
@@ -293,7 +263,7 @@ async fn maintenance_restores_compacts_saves_and_exits() {
     assert_eq!(store_log_backups(&server), backups_before + 1);
 
     server.launch_again();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     assert_eq!(
         take(&client, &queue).await.as_deref(),
         Some(&b"kept by maintenance"[..])
@@ -303,18 +273,10 @@ async fn maintenance_restores_compacts_saves_and_exits() {
 #[tokio::test]
 async fn damaged_store_log_stops_the_start_unless_skip_warnings() {
     let mut server = TestServer::start();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     let mut queues = Vec::new();
     for _ in 0..3 {
-        queues.push(
-            client
-                .create_queue(NewQueue {
-                    subscribe: false,
-                    ..NewQueue::default()
-                })
-                .await
-                .expect("NEW"),
-        );
+        queues.push(new_unsubscribed_queue(&client).await);
     }
     drop(client);
     server.stop_with_signal("TERM");
@@ -345,7 +307,7 @@ async fn damaged_store_log_stops_the_start_unless_skip_warnings() {
     let output = server.output();
     assert!(output.contains("FUTURE_RECORD"), "{output}");
     assert!(output.contains("torn"), "{output}");
-    let client = connect(&server).await;
+    let client = server.connect().await;
     assert_eq!(
         client
             .get(&queues[1])
@@ -368,7 +330,7 @@ async fn store_log_write_failure_answers_err_store_and_keeps_serving() {
     // limit holds for root as well, unlike file permissions.
     server.set_file_size_limit(Some(1));
     server.launch_again();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     let mut created = Vec::new();
     let mut store_error = None;
     for _ in 0..10 {
@@ -410,7 +372,7 @@ async fn store_log_write_failure_answers_err_store_and_keeps_serving() {
     assert!(log.ends_with('\n'), "{log}");
     server.set_file_size_limit(None);
     server.launch_again();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     for queue in &created {
         assert_eq!(client.get(queue).await.expect("GET"), None);
     }
@@ -441,21 +403,9 @@ async fn counters_file_and_metrics_file() {
         ..ServerOptions::default()
     };
     let mut server = TestServer::start_with(options);
-    let client = connect(&server).await;
-    let first = client
-        .create_queue(NewQueue {
-            subscribe: false,
-            ..NewQueue::default()
-        })
-        .await
-        .expect("NEW");
-    let second = client
-        .create_queue(NewQueue {
-            subscribe: false,
-            ..NewQueue::default()
-        })
-        .await
-        .expect("NEW");
+    let client = server.connect().await;
+    let first = new_unsubscribed_queue(&client).await;
+    let second = new_unsubscribed_queue(&client).await;
     for body in [&b"one"[..], b"two", b"three"] {
         client
             .send(&first.sender_id, None, false, body)

@@ -8,28 +8,18 @@ mod common;
 
 use std::time::Duration;
 
+use common::client::{body_of, new_unsubscribed_queue};
 use common::{ServerOptions, TestServer};
 use smp_client::{
-    AuthAlgorithm, AuthKeyPair, ClientError, ClientOptions, LinkRequest, NewQueue,
-    ProxyClientError, QueueMode, RcvMsgBody, SmpClient,
+    AuthAlgorithm, AuthKeyPair, ClientError, LinkRequest, NewQueue, ProxyClientError, QueueMode,
 };
-use smp_proto::address::{BasicAuth, ServerAddress, SmpServer};
+use smp_proto::address::{BasicAuth, SmpServer};
 use smp_proto::codec::Encode;
 use smp_proto::error::{ErrorType, ProxyError};
 use smp_proto::keys::KeyHash;
 
-fn address(server: &TestServer) -> ServerAddress {
-    ServerAddress::parse(&server.address()).expect("server address")
-}
-
 fn relay_of(server: &TestServer) -> SmpServer {
-    address(server).server
-}
-
-async fn connect(server: &TestServer) -> SmpClient {
-    SmpClient::connect(&address(server), ClientOptions::default())
-        .await
-        .unwrap_or_else(|error| panic!("connect: {error}\n{}", server.output()))
+    server.server_address().server
 }
 
 fn error_text(error: &ClientError) -> String {
@@ -39,19 +29,12 @@ fn error_text(error: &ClientError) -> String {
     }
 }
 
-fn body_of(body: &RcvMsgBody) -> &[u8] {
-    match body {
-        RcvMsgBody::Message { body, .. } => body,
-        RcvMsgBody::Quota { .. } => panic!("unexpected quota marker"),
-    }
-}
-
 #[tokio::test]
 async fn send_through_the_proxy_and_receive_on_the_destination() {
     let proxy = TestServer::start();
     let destination = TestServer::start();
-    let recipient = connect(&destination).await;
-    let sender = connect(&proxy).await;
+    let recipient = destination.connect().await;
+    let sender = proxy.connect().await;
     let relay = sender
         .proxy_connect(&relay_of(&destination), None)
         .await
@@ -99,8 +82,8 @@ async fn send_through_the_proxy_and_receive_on_the_destination() {
 async fn short_link_commands_through_the_proxy() {
     let proxy = TestServer::start();
     let destination = TestServer::start();
-    let owner = connect(&destination).await;
-    let sender = connect(&proxy).await;
+    let owner = destination.connect().await;
+    let sender = proxy.connect().await;
     let relay = sender
         .proxy_connect(&relay_of(&destination), None)
         .await
@@ -165,7 +148,7 @@ async fn all_clients_of_the_proxy_share_one_relay_session() {
     let destination = TestServer::start();
     let mut clients = Vec::new();
     for _ in 0..5 {
-        clients.push(connect(&proxy).await);
+        clients.push(proxy.connect().await);
     }
     let target = relay_of(&destination);
     let relays = futures_join(
@@ -183,12 +166,12 @@ async fn all_clients_of_the_proxy_share_one_relay_session() {
         );
     }
     // The session is global: a client that did not send PRXY can use it.
-    let recipient = connect(&destination).await;
+    let recipient = destination.connect().await;
     let queue = recipient
         .create_queue(NewQueue::default())
         .await
         .expect("NEW");
-    let other = connect(&proxy).await;
+    let other = proxy.connect().await;
     other
         .proxy_send(&first, &queue.sender_id, None, false, b"shared")
         .await
@@ -200,15 +183,7 @@ async fn all_clients_of_the_proxy_share_one_relay_session() {
     let queues = {
         let mut queues = Vec::new();
         for _ in 0..8 {
-            queues.push(
-                recipient
-                    .create_queue(NewQueue {
-                        subscribe: false,
-                        ..NewQueue::default()
-                    })
-                    .await
-                    .expect("NEW"),
-            );
+            queues.push(new_unsubscribed_queue(&recipient).await);
         }
         queues
     };
@@ -254,7 +229,7 @@ async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) 
 async fn unreachable_or_impostor_destinations_are_broker_errors() {
     let proxy = TestServer::start();
     let destination = TestServer::start();
-    let client = connect(&proxy).await;
+    let client = proxy.connect().await;
     // Nobody listens on a free port: `NETWORK`, then the same answer from memory.
     let mut down = relay_of(&destination);
     down.port = common::free_port().to_string();
@@ -304,7 +279,7 @@ async fn a_proxy_with_a_password_requires_it() {
         ..ServerOptions::default()
     });
     let destination = TestServer::start();
-    let client = connect(&proxy).await;
+    let client = proxy.connect().await;
     let target = relay_of(&destination);
     let error = client
         .proxy_connect(&target, None)
@@ -330,15 +305,16 @@ async fn restarts_of_the_proxy_and_the_destination() {
     let mut proxy = TestServer::start();
     let mut destination = TestServer::start();
     let target = relay_of(&destination);
-    let relay = connect(&proxy)
+    let relay = proxy
+        .connect()
         .await
         .proxy_connect(&target, None)
         .await
         .expect("PRXY");
     proxy.restart();
     // The restarted proxy has no session: the client connects again and re-sends PRXY.
-    let client = connect(&proxy).await;
-    let recipient = connect(&destination).await;
+    let client = proxy.connect().await;
+    let recipient = destination.connect().await;
     let queue = recipient
         .create_queue(NewQueue::default())
         .await
@@ -379,7 +355,7 @@ async fn restarts_of_the_proxy_and_the_destination() {
         }
     }
     let renewed = renewed.expect("a new relay session after the destination restarted");
-    let recipient = connect(&destination).await;
+    let recipient = destination.connect().await;
     let queue = recipient
         .create_queue(NewQueue::default())
         .await

@@ -11,12 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE;
 use base64::Engine;
+use common::client::body_of;
 use common::TestServer;
-use smp_client::{
-    AuthKeyPair, ClientOptions, NotifierCredentials, QueueMode, RcvMsgBody, RecipientQueue,
-    SmpClient,
-};
-use smp_proto::address::ServerAddress;
+use smp_client::{AuthKeyPair, NotifierCredentials, QueueMode, RecipientQueue};
 use smp_proto::crypto::X25519KeyPair;
 use smp_proto::ids::EntityId;
 use smp_proto::keys::PublicKey;
@@ -87,13 +84,6 @@ impl LogQueue {
             notifier: None,
         }
     }
-}
-
-async fn connect(server: &TestServer) -> SmpClient {
-    let address = ServerAddress::parse(&server.address()).expect("server address");
-    SmpClient::connect(&address, ClientOptions::default())
-        .await
-        .unwrap_or_else(|error| panic!("connect: {error}\n{}", server.output()))
 }
 
 fn now_seconds() -> i64 {
@@ -241,7 +231,7 @@ async fn hand_written_reference_logs_load_and_serve() {
         "{output}"
     );
 
-    let client = connect(&server).await;
+    let client = server.connect().await;
     // A: the restored messages, then SEND with the sender key from the log, NSUB with the
     // notifier key from the log.
     let a_sender_id = EntityId::from(a.sender_id);
@@ -253,10 +243,7 @@ async fn hand_written_reference_logs_load_and_serve() {
             .await
             .expect("GET")
             .expect("a restored message");
-        match &message.body {
-            RcvMsgBody::Message { body, .. } => assert_eq!(body, expected),
-            other => panic!("unexpected {other:?}"),
-        }
+        assert_eq!(body_of(&message.body), expected);
         client.ack(&queue_a, &message.msg_id).await.expect("ACK");
     }
     assert_eq!(client.get(&queue_a).await.expect("GET"), None);

@@ -4,44 +4,27 @@
 
 mod common;
 
+use common::client::{body_of, new_unsubscribed_queue};
 use common::TestServer;
-use smp_client::{ClientOptions, NewQueue, RcvMsgBody, SmpClient};
-use smp_proto::address::ServerAddress;
-
-async fn connect(server: &TestServer) -> SmpClient {
-    let address = ServerAddress::parse(&server.address()).expect("server address");
-    SmpClient::connect(&address, ClientOptions::default())
-        .await
-        .unwrap_or_else(|error| panic!("connect: {error}\n{}", server.output()))
-}
 
 #[tokio::test]
 async fn queues_and_messages_survive_a_graceful_restart() {
     let mut server = TestServer::start();
-    let client = connect(&server).await;
-    let queue = client
-        .create_queue(NewQueue {
-            subscribe: false,
-            ..NewQueue::default()
-        })
-        .await
-        .expect("NEW");
+    let client = server.connect().await;
+    let queue = new_unsubscribed_queue(&client).await;
     client
         .send(&queue.sender_id, None, false, b"kept")
         .await
         .expect("SEND");
     drop(client);
     server.restart_gracefully();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     let message = client
         .get(&queue)
         .await
         .expect("GET after restart")
         .expect("the message was restored");
-    match message.body {
-        RcvMsgBody::Message { body, .. } => assert_eq!(body, b"kept"),
-        other => panic!("unexpected {other:?}"),
-    }
+    assert_eq!(body_of(&message.body), b"kept");
     assert_eq!(
         client.ack(&queue, &message.msg_id).await.expect("ACK"),
         None
@@ -49,12 +32,12 @@ async fn queues_and_messages_survive_a_graceful_restart() {
     drop(client);
     // A queue stays after a hard kill too: the store log is written as commands happen.
     server.restart();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     assert_eq!(client.get(&queue).await.expect("GET after kill"), None);
     client.delete(&queue).await.expect("DEL");
     drop(client);
     server.restart();
-    let client = connect(&server).await;
+    let client = server.connect().await;
     let error = client.get(&queue).await.expect_err("deleted queue");
     assert_eq!(error.server_error().as_deref(), Some("AUTH"));
 }

@@ -9,6 +9,8 @@
 
 #![allow(dead_code)]
 
+pub mod client;
+
 use std::fs;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
