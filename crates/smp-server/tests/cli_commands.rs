@@ -2,65 +2,17 @@
 //! GHC `+RTS … -RTS` arguments: the real binary in temporary directories (env overrides).
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
-use std::fs;
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-use openssl::nid::Nid;
-use openssl::pkey::{Id, PKey};
+use std::fs;
+use std::path::PathBuf;
+
+use common::cli::{common_name, key_id, run, Dirs};
+use openssl::pkey::Id;
 use openssl::x509::X509;
 
-struct Dirs {
-    _root: tempfile::TempDir,
-    cfg: PathBuf,
-    log: PathBuf,
-}
-
 fn dirs() -> Dirs {
-    let root = tempfile::tempdir().unwrap();
-    let cfg = root.path().join("cfg");
-    let log = root.path().join("log");
-    Dirs {
-        _root: root,
-        cfg,
-        log,
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(dirs: &Dirs, arguments: &[&str], input: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_smp-server"))
-        .args(arguments)
-        .env("SMP_SERVER_CFG_PATH", &dirs.cfg)
-        .env("SMP_SERVER_LOG_PATH", &dirs.log)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = child.wait_with_output().unwrap();
-    Run {
-        code: status.code().unwrap(),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
-    }
+    Dirs::new("cfg", "log")
 }
 
 fn initialized(extra: &[&str]) -> Dirs {
@@ -123,16 +75,6 @@ fn cert_keeps_identity_and_replaces_online_certificate() {
     let ca = X509::from_pem(&ca_before).unwrap();
     let server = X509::from_pem(&server_after).unwrap();
     assert!(server.verify(&ca.public_key().unwrap()).unwrap());
-    let common_name = |certificate: &X509| {
-        certificate
-            .subject_name()
-            .entries_by_nid(Nid::COMMONNAME)
-            .next()
-            .unwrap()
-            .data()
-            .to_string()
-            .unwrap()
-    };
     assert_eq!(common_name(&server), "smp.example.com");
 
     let result = run(
@@ -143,8 +85,7 @@ fn cert_keeps_identity_and_replaces_online_certificate() {
     assert_eq!(result.code, 0, "{}{}", result.stdout, result.stderr);
     let server = X509::from_pem(&fs::read(dirs.cfg.join("server.crt")).unwrap()).unwrap();
     assert_eq!(common_name(&server), "relay.example.net");
-    let key = PKey::private_key_from_pem(&fs::read(dirs.cfg.join("server.key")).unwrap()).unwrap();
-    assert_eq!(key.id(), Id::ED448);
+    assert_eq!(key_id(&dirs.cfg.join("server.key")), Id::ED448);
     assert_eq!(
         fs::read_to_string(dirs.cfg.join("fingerprint")).unwrap(),
         fingerprint

@@ -1,67 +1,20 @@
 //! `smp-server init` end to end: the real binary in temporary directories (env overrides).
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
 
+mod common;
+
 use std::fs;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
 
 use base64::Engine;
-use openssl::nid::Nid;
-use openssl::pkey::{Id, PKey};
+use common::cli::{common_name, key_id, run, Dirs};
+use openssl::pkey::Id;
 use openssl::x509::X509;
 use sha2::Digest;
 
-struct Dirs {
-    _root: tempfile::TempDir,
-    cfg: PathBuf,
-    log: PathBuf,
-}
-
 fn dirs() -> Dirs {
-    let root = tempfile::tempdir().unwrap();
-    let cfg = root.path().join("etc/opt/simplex");
-    let log = root.path().join("var/opt/simplex");
-    Dirs {
-        _root: root,
-        cfg,
-        log,
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(dirs: &Dirs, arguments: &[&str], input: &str) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_smp-server"))
-        .args(arguments)
-        .env("SMP_SERVER_CFG_PATH", &dirs.cfg)
-        .env("SMP_SERVER_LOG_PATH", &dirs.log)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = child.wait_with_output().unwrap();
-    Run {
-        code: status.code().unwrap(),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
-    }
+    Dirs::new("etc/opt/simplex", "var/opt/simplex")
 }
 
 /// Fingerprint computed independently: SHA-256 of the DER of ca.crt, base64url with padding.
@@ -75,23 +28,6 @@ fn ini_value(ini: &str, key: &str) -> Option<String> {
     ini.lines()
         .find_map(|line| line.strip_prefix(&format!("{key} = ")))
         .map(str::to_string)
-}
-
-fn common_name(certificate: &X509) -> String {
-    certificate
-        .subject_name()
-        .entries_by_nid(Nid::COMMONNAME)
-        .next()
-        .unwrap()
-        .data()
-        .to_string()
-        .unwrap()
-}
-
-fn key_id(path: &Path) -> Id {
-    PKey::private_key_from_pem(&fs::read(path).unwrap())
-        .unwrap()
-        .id()
 }
 
 #[test]
