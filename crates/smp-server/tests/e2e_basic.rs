@@ -10,11 +10,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::client::{body_of, new_unsubscribed_queue};
+use common::client::{body_of, contact_with_link, invitation_with_link, new_unsubscribed_queue};
 use common::{ServerOptions, TestServer};
 use smp_client::{
-    test_server, AuthAlgorithm, AuthKeyPair, ClientOptions, EventKind, LinkRequest, NewQueue,
-    QueueMode, RcvMsgBody, SmpClient, TestStep,
+    test_server, AuthAlgorithm, AuthKeyPair, ClientOptions, EventKind, NewQueue, QueueMode,
+    RcvMsgBody, SmpClient, TestStep,
 };
 use smp_proto::address::ServerAddress;
 
@@ -454,14 +454,7 @@ async fn short_links() {
     let sender = server.connect_at(18).await;
     // 1-time invitation: messaging queue with link data, sender id derived from the corrId.
     let invitation = owner
-        .create_queue(NewQueue {
-            link: Some(LinkRequest {
-                link_id: None,
-                fixed_data: b"fixed".to_vec(),
-                user_data: b"user".to_vec(),
-            }),
-            ..NewQueue::default()
-        })
+        .create_queue(invitation_with_link(b"fixed", b"user"))
         .await
         .expect("NEW with link data");
     let link_id = invitation.link_id.clone().expect("link id in IDS");
@@ -478,15 +471,11 @@ async fn short_links() {
     assert_eq!(error.server_error().as_deref(), Some("AUTH"));
     // Contact address: client-chosen link id, LSET replaces the user data, LDEL removes it.
     let contact = owner
-        .create_queue(NewQueue {
-            mode: Some(QueueMode::Contact),
-            link: Some(LinkRequest {
-                link_id: Some(b"contact-link-id-24-bytes".to_vec()),
-                fixed_data: b"address".to_vec(),
-                user_data: b"profile".to_vec(),
-            }),
-            ..NewQueue::default()
-        })
+        .create_queue(contact_with_link(
+            b"contact-link-id-24-bytes",
+            b"address",
+            b"profile",
+        ))
         .await
         .expect("NEW contact with link");
     let contact_link = contact.link_id.clone().expect("link id");

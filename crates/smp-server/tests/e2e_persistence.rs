@@ -11,11 +11,9 @@ use std::collections::HashMap;
 use std::fs;
 use std::time::{Duration, Instant};
 
-use common::client::{new_unsubscribed_queue, take};
+use common::client::{contact_with_link, new_unsubscribed_queue, take};
 use common::{ServerOptions, TestServer};
-use smp_client::{
-    AuthAlgorithm, AuthKeyPair, LinkRequest, NewQueue, QueueMode, RecipientQueue, SmpClient,
-};
+use smp_client::{AuthAlgorithm, AuthKeyPair, NewQueue, RecipientQueue, SmpClient};
 use smp_proto::ids::EntityId;
 
 const CONTACT_LINK: &[u8; 24] = b"contact-link-id-24-bytes";
@@ -50,13 +48,7 @@ async fn create_everything(client: &SmpClient) -> Created {
     let contact = client
         .create_queue(NewQueue {
             subscribe: false,
-            mode: Some(QueueMode::Contact),
-            link: Some(LinkRequest {
-                link_id: Some(CONTACT_LINK.to_vec()),
-                fixed_data: b"fixed".to_vec(),
-                user_data: b"user".to_vec(),
-            }),
-            ..NewQueue::default()
+            ..contact_with_link(CONTACT_LINK, b"fixed", b"user")
         })
         .await
         .expect("NEW contact with link");

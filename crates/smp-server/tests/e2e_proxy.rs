@@ -8,10 +8,10 @@ mod common;
 
 use std::time::Duration;
 
-use common::client::{body_of, new_unsubscribed_queue};
+use common::client::{body_of, contact_with_link, invitation_with_link, new_unsubscribed_queue};
 use common::{ServerOptions, TestServer};
 use smp_client::{
-    AuthAlgorithm, AuthKeyPair, ClientError, LinkRequest, NewQueue, ProxyClientError, QueueMode,
+    AuthAlgorithm, AuthKeyPair, ClientError, NewQueue, ProxiedRelay, ProxyClientError, SmpClient,
 };
 use smp_proto::address::{BasicAuth, SmpServer};
 use smp_proto::codec::Encode;
@@ -29,8 +29,9 @@ fn error_text(error: &ClientError) -> String {
     }
 }
 
-#[tokio::test]
-async fn send_through_the_proxy_and_receive_on_the_destination() {
+/// A proxy and a destination server, a client of the destination, a client of the proxy and
+/// the proxy's session with the destination (`PRXY`).
+async fn proxy_session() -> (TestServer, TestServer, SmpClient, SmpClient, ProxiedRelay) {
     let proxy = TestServer::start();
     let destination = TestServer::start();
     let recipient = destination.connect().await;
@@ -39,6 +40,12 @@ async fn send_through_the_proxy_and_receive_on_the_destination() {
         .proxy_connect(&relay_of(&destination), None)
         .await
         .unwrap_or_else(|error| panic!("PRXY: {error}\n{}", proxy.output()));
+    (proxy, destination, recipient, sender, relay)
+}
+
+#[tokio::test]
+async fn send_through_the_proxy_and_receive_on_the_destination() {
+    let (_proxy, _destination, recipient, sender, relay) = proxy_session().await;
     // The proxied version is capped at 17 (`proxiedSMPRelayVersion`).
     assert_eq!(relay.version.0, 17);
     assert_eq!(relay.session_id.len(), 32);
@@ -80,24 +87,13 @@ async fn send_through_the_proxy_and_receive_on_the_destination() {
 
 #[tokio::test]
 async fn short_link_commands_through_the_proxy() {
-    let proxy = TestServer::start();
-    let destination = TestServer::start();
-    let owner = destination.connect().await;
-    let sender = proxy.connect().await;
-    let relay = sender
-        .proxy_connect(&relay_of(&destination), None)
-        .await
-        .expect("PRXY");
+    let (_proxy, _destination, owner, sender, relay) = proxy_session().await;
     let contact = owner
-        .create_queue(NewQueue {
-            mode: Some(QueueMode::Contact),
-            link: Some(LinkRequest {
-                link_id: Some(b"proxied-link-id-24-bytes".to_vec()),
-                fixed_data: b"address".to_vec(),
-                user_data: b"profile".to_vec(),
-            }),
-            ..NewQueue::default()
-        })
+        .create_queue(contact_with_link(
+            b"proxied-link-id-24-bytes",
+            b"address",
+            b"profile",
+        ))
         .await
         .expect("NEW contact with link");
     let link_id = contact.link_id.clone().expect("link id");
@@ -109,14 +105,7 @@ async fn short_link_commands_through_the_proxy() {
     assert_eq!(data.user_data, b"profile");
     assert_eq!(data.sender_id, contact.sender_id);
     let invitation = owner
-        .create_queue(NewQueue {
-            link: Some(LinkRequest {
-                link_id: None,
-                fixed_data: b"fixed".to_vec(),
-                user_data: b"user".to_vec(),
-            }),
-            ..NewQueue::default()
-        })
+        .create_queue(invitation_with_link(b"fixed", b"user"))
         .await
         .expect("NEW invitation with link");
     let invitation_link = invitation.link_id.clone().expect("link id");
@@ -248,7 +237,7 @@ async fn unreachable_or_impostor_destinations_are_broker_errors() {
         .expect_err("impostor");
     assert_eq!(error_text(&error), "PROXY BROKER NETWORK");
     // PFWD for a session the proxy does not have.
-    let relay = smp_client::ProxiedRelay {
+    let relay = ProxiedRelay {
         session_id: vec![1; 32],
         version: smp_proto::version::Version(17),
         basic_auth: None,

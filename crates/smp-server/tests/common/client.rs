@@ -1,7 +1,9 @@
 //! Client-side helpers for the end-to-end tests: `smp-client` connections to a [`TestServer`],
 //! queues created without a subscription, and message bodies.
 
-use smp_client::{ClientOptions, NewQueue, RcvMsgBody, RecipientQueue, SmpClient};
+use smp_client::{
+    ClientOptions, LinkRequest, NewQueue, QueueMode, RcvMsgBody, RecipientQueue, SmpClient,
+};
 use smp_proto::address::ServerAddress;
 
 use super::TestServer;
@@ -51,4 +53,30 @@ pub async fn take(client: &SmpClient, queue: &RecipientQueue) -> Option<Vec<u8>>
     let message = client.get(queue).await.expect("GET")?;
     client.ack(queue, &message.msg_id).await.expect("ACK");
     Some(body_of(&message.body).to_vec())
+}
+
+/// `NEW` of a 1-time invitation (a messaging queue) with link data; the server derives the link
+/// id.
+pub fn invitation_with_link(fixed_data: &[u8], user_data: &[u8]) -> NewQueue {
+    NewQueue {
+        link: Some(LinkRequest {
+            link_id: None,
+            fixed_data: fixed_data.to_vec(),
+            user_data: user_data.to_vec(),
+        }),
+        ..NewQueue::default()
+    }
+}
+
+/// `NEW` of a contact address with the client-chosen `link_id` and link data.
+pub fn contact_with_link(link_id: &[u8], fixed_data: &[u8], user_data: &[u8]) -> NewQueue {
+    NewQueue {
+        mode: Some(QueueMode::Contact),
+        link: Some(LinkRequest {
+            link_id: Some(link_id.to_vec()),
+            fixed_data: fixed_data.to_vec(),
+            user_data: user_data.to_vec(),
+        }),
+        ..NewQueue::default()
+    }
 }
