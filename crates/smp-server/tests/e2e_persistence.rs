@@ -116,6 +116,12 @@ async fn check_and_send(client: &SmpClient, created: &Created, message: &[u8]) {
     assert_eq!(link.user_data, b"user");
 }
 
+/// The next message of both secured queues (taken and ACKed) is `expected`.
+async fn assert_both_hold(client: &SmpClient, created: &Created, expected: Option<&[u8]>) {
+    assert_eq!(take(client, &created.secured).await.as_deref(), expected);
+    assert_eq!(take(client, &created.keyed).await.as_deref(), expected);
+}
+
 fn messages_log(server: &TestServer) -> std::path::PathBuf {
     server.log_dir().join("smp-server-messages.log")
 }
@@ -133,28 +139,14 @@ async fn everything_survives_sigterm_and_sigint_and_queues_survive_sigkill() {
     assert!(messages_log(&server).exists(), "{}", server.output());
     server.launch_again();
     let client = server.connect().await;
-    assert_eq!(
-        take(&client, &created.secured).await.as_deref(),
-        Some(&b"before SIGTERM"[..])
-    );
-    assert_eq!(
-        take(&client, &created.keyed).await.as_deref(),
-        Some(&b"before SIGTERM"[..])
-    );
+    assert_both_hold(&client, &created, Some(b"before SIGTERM")).await;
     check_and_send(&client, &created, b"before SIGINT").await;
     drop(client);
 
     server.stop_with_signal("INT");
     server.launch_again();
     let client = server.connect().await;
-    assert_eq!(
-        take(&client, &created.secured).await.as_deref(),
-        Some(&b"before SIGINT"[..])
-    );
-    assert_eq!(
-        take(&client, &created.keyed).await.as_deref(),
-        Some(&b"before SIGINT"[..])
-    );
+    assert_both_hold(&client, &created, Some(b"before SIGINT")).await;
     check_and_send(&client, &created, b"lost on SIGKILL").await;
     drop(client);
 
@@ -163,8 +155,7 @@ async fn everything_survives_sigterm_and_sigint_and_queues_survive_sigkill() {
     server.stop_with_signal("KILL");
     server.launch_again();
     let client = server.connect().await;
-    assert_eq!(take(&client, &created.secured).await, None);
-    assert_eq!(take(&client, &created.keyed).await, None);
+    assert_both_hold(&client, &created, None).await;
     check_and_send(&client, &created, b"after SIGKILL").await;
     assert_eq!(
         take(&client, &created.secured).await.as_deref(),
