@@ -3,8 +3,9 @@
 
 use std::io::ErrorKind;
 
-use smp_client::ClientError;
-use smp_proto::error::ErrorType;
+use smp_client::{ClientError, ProxyClientError};
+use smp_proto::error::{BrokerError, ErrorType, ProxyError};
+use smp_proto::handshake::{HandshakeError, TransportError};
 
 /// Why a command failed; the discriminant is the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +34,9 @@ pub enum FailureClass {
     NoMessage = 11,
     /// The queue file could not be read, parsed or written.
     QueueFile = 12,
+    /// `--via`: the proxy answered `ERR PROXY …` (it could not reach, verify or use the
+    /// destination, or refused the password), or cannot proxy at all.
+    Proxy = 13,
 }
 
 /// The exit code table printed in `--help` (and in `docs/operator-guide.md`).
@@ -50,7 +54,9 @@ Exit codes:
    9  ERR AUTH: wrong or missing server password, or wrong queue key / no such queue
   10  protocol error: another ERR from the server, unexpected or undecodable response
   11  no message (smp queue recv)
-  12  queue file unreadable, invalid or not writable";
+  12  queue file unreadable, invalid or not writable
+  13  --via: the proxy failed (ERR PROXY …: destination unreachable, wrong identity,
+      proxy password, no session) or cannot act as a proxy";
 
 impl FailureClass {
     pub fn exit_code(self) -> u8 {
@@ -71,6 +77,7 @@ impl FailureClass {
             FailureClass::Protocol => "protocol error",
             FailureClass::NoMessage => "no message",
             FailureClass::QueueFile => "queue file",
+            FailureClass::Proxy => "proxy",
         }
     }
 }
@@ -120,6 +127,7 @@ pub fn classify(error: &ClientError, creating: bool) -> Failure {
         ClientError::Transport(_) | ClientError::Closed => FailureClass::Tcp,
         ClientError::Timeout(_) => FailureClass::Timeout,
         ClientError::Server(ErrorType::Auth) => FailureClass::Auth,
+        ClientError::Server(ErrorType::Proxy(_)) => FailureClass::Proxy,
         ClientError::Server(_)
         | ClientError::UnexpectedResponse(_)
         | ClientError::Decode(_)
@@ -139,9 +147,76 @@ pub fn classify(error: &ClientError, creating: bool) -> Failure {
             "{text} — the server's identity certificate is not the one whose fingerprint is in \
              the address (wrong fingerprint, or another server at this host/port)"
         ),
+        (FailureClass::Proxy, _) => match error {
+            ClientError::Server(server @ ErrorType::Proxy(proxy)) => {
+                format!("ERR {server} — {}", proxy_hint(proxy))
+            }
+            _ => text,
+        },
         _ => text,
     };
     Failure::new(class, message)
+}
+
+/// What an `ERR PROXY …` means for the person running the tool.
+pub fn proxy_hint(error: &ProxyError) -> &'static str {
+    match error {
+        ProxyError::BasicAuth => {
+            "the proxy requires its server password: put it in the --via address \
+             (smp://<fingerprint>:<password>@host)"
+        }
+        ProxyError::NoSession => {
+            "the proxy has no session to the destination any more (it restarted or the \
+             connection dropped); run the command again"
+        }
+        ProxyError::Protocol(_) => "the destination answered the proxy with this error",
+        ProxyError::Broker(BrokerError::Network(_)) => {
+            "the proxy could not connect to the destination: nothing listens there, it is \
+             unreachable from the proxy, its identity is not the fingerprint in the destination \
+             address, or it is an .onion host and the proxy has no socks_proxy"
+        }
+        ProxyError::Broker(BrokerError::Timeout) => {
+            "the destination did not answer the proxy in time"
+        }
+        ProxyError::Broker(BrokerError::Host) => {
+            "the destination has no host of the kind the proxy requires (its \
+             [PROXY] required_host_mode)"
+        }
+        ProxyError::Broker(BrokerError::Transport(TransportError::Handshake(
+            HandshakeError::Identity,
+        ))) => {
+            "the destination's certificate in the proxy's PKEY answer does not match the \
+             fingerprint in the destination address"
+        }
+        ProxyError::Broker(BrokerError::Transport(TransportError::Version)) => {
+            "the proxy and the destination (or this tool) have no common SMP version for \
+             proxied sending"
+        }
+        ProxyError::Broker(_) => "the proxy failed to talk to the destination",
+    }
+}
+
+/// The failure of a proxied command when the proxy itself answered something other than
+/// `PRES` (`ProxyClientError`).
+pub fn classify_proxy(error: &ProxyClientError) -> Failure {
+    match error {
+        ProxyClientError::Protocol(error @ ErrorType::Proxy(proxy)) => Failure::new(
+            FailureClass::Proxy,
+            format!("the proxy answered ERR {error} — {}", proxy_hint(proxy)),
+        ),
+        ProxyClientError::Protocol(other) => Failure::new(
+            FailureClass::Protocol,
+            format!("the proxy answered ERR {other}"),
+        ),
+        ProxyClientError::Unexpected(text) => Failure::new(
+            FailureClass::Protocol,
+            format!("unexpected answer from the proxy: {text}"),
+        ),
+        ProxyClientError::Response(error) => Failure::new(
+            FailureClass::Protocol,
+            format!("the proxy's answer was refused: {error}"),
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -163,6 +238,7 @@ mod tests {
             FailureClass::Protocol,
             FailureClass::NoMessage,
             FailureClass::QueueFile,
+            FailureClass::Proxy,
         ];
         for (index, class) in all.iter().enumerate() {
             assert_eq!(usize::from(class.exit_code()), index + 1);
@@ -186,6 +262,31 @@ mod tests {
         assert_eq!(
             classify(&ClientError::Timeout("response"), false).class,
             FailureClass::Timeout
+        );
+    }
+
+    #[test]
+    fn proxy_errors_have_their_own_code_and_a_hint() {
+        let network = ErrorType::Proxy(Box::new(ProxyError::Broker(BrokerError::Network(
+            smp_proto::error::NetworkError::Failed,
+        ))));
+        let failure = classify(&ClientError::Server(network.clone()), false);
+        assert_eq!(failure.class, FailureClass::Proxy);
+        assert_eq!(failure.class.exit_code(), 13);
+        assert!(failure.message.starts_with("ERR PROXY BROKER NETWORK — "));
+        let basic_auth = ErrorType::Proxy(Box::new(ProxyError::BasicAuth));
+        let failure = classify_proxy(&ProxyClientError::Protocol(basic_auth));
+        assert_eq!(failure.class, FailureClass::Proxy);
+        assert!(failure.message.contains("PROXY BASIC_AUTH"));
+        assert!(failure.message.contains("password"));
+        // The relay's own errors through the proxy keep their classes.
+        assert_eq!(
+            classify(&ClientError::Server(ErrorType::Auth), false).class,
+            FailureClass::Auth
+        );
+        assert_eq!(
+            classify_proxy(&ProxyClientError::Protocol(ErrorType::Internal)).class,
+            FailureClass::Protocol
         );
     }
 }

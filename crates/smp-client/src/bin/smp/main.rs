@@ -1,10 +1,12 @@
 //! `smp`: talk to an SMP server from a terminal.
 //!
 //! ```text
-//! smp test <address>                      the app's server test + a message round trip
+//! smp test <address> [--via <proxy>]      the app's server test + a message round trip
+//!                                         (with --via: delivered through a forwarding proxy)
 //! smp ping <address>                      connect and PING
 //! smp queue new <address> --queue-file F  create a queue, keys saved in F
 //! smp queue send --queue-file F <text>    send a message (text, or - for stdin)
+//!                 [--via <proxy>]         … through a forwarding proxy
 //! smp queue recv --queue-file F           receive one message (prints it) and ACK it
 //! smp queue del  --queue-file F           delete the queue and F
 //! ```
@@ -12,6 +14,7 @@
 //! Addresses are `smp://<fingerprint>[:password]@host[:port]`. Exit codes: [`failure`].
 
 mod failure;
+mod proxy_test;
 mod queue_cmd;
 mod server_test;
 
@@ -49,6 +52,12 @@ enum Top {
     Test {
         /// smp://<fingerprint>[:password]@host[:port]
         address: String,
+        /// Private message routing: create the queue on <address> directly, but secure it and
+        /// send the test message through this server acting as a forwarding proxy
+        /// (PRXY, PFWD → RFWD), as a client with private routing does. Its password, if any,
+        /// is the proxy's own.
+        #[arg(long, value_name = "PROXY_ADDRESS")]
+        via: Option<String>,
     },
     /// Connect, send PING, print the negotiated version.
     #[command(after_help = EXIT_CODES)]
@@ -76,6 +85,10 @@ enum QueueCommand {
         /// Ask the server to notify the recipient's push server.
         #[arg(long)]
         notify: bool,
+        /// Send through this server acting as a forwarding proxy (PRXY, PFWD → RFWD) instead
+        /// of connecting to the queue's server.
+        #[arg(long, value_name = "PROXY_ADDRESS")]
+        via: Option<String>,
         message: String,
     },
     /// Receive one message: print its body on standard output and acknowledge it
@@ -137,7 +150,15 @@ fn parse_address(text: &str) -> Result<ServerAddress, Failure> {
 async fn run(cli: Cli) -> Result<(), Failure> {
     let options = options(&cli);
     match cli.command {
-        Top::Test { address } => server_test::run(&parse_address(&address)?, options).await,
+        Top::Test { address, via } => {
+            let destination = parse_address(&address)?;
+            match via {
+                Some(proxy) => {
+                    proxy_test::run(&destination, &parse_address(&proxy)?, options).await
+                }
+                None => server_test::run(&destination, options).await,
+            }
+        }
         Top::Ping { address } => ping(&parse_address(&address)?, options).await,
         Top::Queue(QueueCommand::New {
             address,
@@ -149,8 +170,10 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Top::Queue(QueueCommand::Send {
             queue_file,
             notify,
+            via,
             message,
         }) => {
+            let via = via.as_deref().map(parse_address).transpose()?;
             let body = if message == "-" {
                 let mut bytes = Vec::new();
                 std::io::stdin().read_to_end(&mut bytes).map_err(|error| {
@@ -160,7 +183,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
             } else {
                 message.into_bytes()
             };
-            queue_cmd::send(&queue_file, options, &body, notify).await
+            queue_cmd::send(&queue_file, options, &body, notify, via.as_ref()).await
         }
         Top::Queue(QueueCommand::Recv { queue_file, wait }) => {
             let wait = Duration::try_from_secs_f64(wait.max(0.0))

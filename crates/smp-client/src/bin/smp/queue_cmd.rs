@@ -21,7 +21,7 @@ use smp_proto::response::Response;
 use smp_proto::text::{decode_base64url, encode_base64url};
 use smp_proto::version::Version;
 
-use crate::failure::{classify, Failure, FailureClass};
+use crate::failure::{classify, classify_proxy, Failure, FailureClass};
 
 /// What the queue file holds.
 pub struct QueueFile {
@@ -219,17 +219,43 @@ pub async fn new_queue(
     Ok(())
 }
 
-/// `smp queue send`: one message, signed with the sender key.
+/// `smp queue send`: one message, signed with the sender key; with `via`, through that proxy
+/// (`PRXY` naming the queue's server, then `SEND` inside `PFWD`) without connecting to the
+/// queue's server.
 pub async fn send(
     path: &Path,
     options: smp_client::ClientOptions,
     body: &[u8],
     notification: bool,
+    via: Option<&ServerAddress>,
 ) -> Result<(), Failure> {
     let file = QueueFile::read(path)?;
-    let client = connect(&file.address()?, options).await?;
+    let destination = file.address()?;
     let queue = file.recipient_queue()?;
     let sender_key = AuthKeyPair::ed25519_from_seed(&file.sender_seed);
+    if let Some(proxy) = via {
+        let client = connect(proxy, options).await?;
+        let relay = crate::proxy_test::open_session(&client, &destination, proxy).await?;
+        client
+            .proxy_send(
+                &relay,
+                &queue.sender_id,
+                Some(&sender_key),
+                notification,
+                body,
+            )
+            .await
+            .map_err(|error| classify(&error, false))?
+            .map_err(|error| classify_proxy(&error))?;
+        client.close().await;
+        eprintln!(
+            "sent {} bytes through the proxy {}",
+            body.len(),
+            crate::server_test::address_for_display(proxy)
+        );
+        return Ok(());
+    }
+    let client = connect(&destination, options).await?;
     let command = Command::Send {
         flags: MsgFlags { notification },
         body: body.to_vec(),

@@ -237,7 +237,7 @@ pub async fn run(address: &ServerAddress, options: ClientOptions) -> Result<(), 
 }
 
 /// The address without its password.
-fn address_for_display(address: &ServerAddress) -> String {
+pub fn address_for_display(address: &ServerAddress) -> String {
     let server = &address.server;
     let host = server
         .hosts
