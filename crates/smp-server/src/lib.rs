@@ -6,6 +6,7 @@ pub mod clock;
 pub mod config;
 pub mod connection;
 pub mod delivery;
+pub mod fd_limit;
 pub mod listener;
 pub mod messages;
 pub mod notifications;

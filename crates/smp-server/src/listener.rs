@@ -30,10 +30,14 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn, Instrument};
 
-/// Default cap on concurrent connections.
+/// Default cap on concurrent connections (the server binary derives its cap from the open-file
+/// limit instead, see [`crate::fd_limit`]).
 pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
-/// Default time allowed for the TLS handshake plus the SMP transport handshake.
-pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for the TLS handshake (`tlsSetupTimeout`: 60 s). Generous, as clients over Tor
+/// on slow mobile networks need it.
+pub const DEFAULT_TLS_TIMEOUT: Duration = Duration::from_secs(60);
+/// Time allowed for the SMP transport handshake after TLS (`smpHandshakeTimeout`: 120 s).
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(120);
 /// Listen backlog (`Transport/Server.startTCPServer`: `listen sock 1024`).
 const LISTEN_BACKLOG: u32 = 1024;
 /// Pause after an `accept` failure such as running out of file descriptors.
@@ -69,13 +73,15 @@ pub struct ListenerSettings {
     pub alpn: Vec<Vec<u8>>,
     /// Cap on concurrent connections (including those still in the handshake).
     pub max_connections: usize,
-    /// Time allowed for TLS + SMP handshake.
+    /// Time allowed for the TLS handshake.
+    pub tls_timeout: Duration,
+    /// Time allowed for the SMP handshake once TLS is up.
     pub handshake_timeout: Duration,
 }
 
 impl ListenerSettings {
-    /// Settings with the defaults: the reference's ALPN list, [`DEFAULT_MAX_CONNECTIONS`] and
-    /// [`DEFAULT_HANDSHAKE_TIMEOUT`].
+    /// Settings with the defaults: the reference's ALPN list, [`DEFAULT_MAX_CONNECTIONS`],
+    /// [`DEFAULT_TLS_TIMEOUT`] and [`DEFAULT_HANDSHAKE_TIMEOUT`].
     pub fn new(
         bind: Vec<SocketAddr>,
         credentials: Arc<ServerCredentials>,
@@ -87,6 +93,7 @@ impl ListenerSettings {
             version_range,
             alpn: SERVER_ALPN.iter().map(|name| name.to_vec()).collect(),
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            tls_timeout: DEFAULT_TLS_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
@@ -133,6 +140,7 @@ pub struct BoundListeners {
     tls_context: SslContext,
     handshake: Arc<ServerHandshakeSettings>,
     max_connections: usize,
+    tls_timeout: Duration,
     handshake_timeout: Duration,
 }
 
@@ -166,6 +174,7 @@ pub async fn bind(settings: &ListenerSettings) -> anyhow::Result<BoundListeners>
         tls_context,
         handshake: Arc::new(handshake),
         max_connections: settings.max_connections.max(1),
+        tls_timeout: settings.tls_timeout,
         handshake_timeout: settings.handshake_timeout,
     })
 }
@@ -221,6 +230,7 @@ impl BoundListeners {
         let shared = Arc::new(Shared {
             tls_context: self.tls_context,
             handshake: self.handshake,
+            tls_timeout: self.tls_timeout,
             handshake_timeout: self.handshake_timeout,
             connection_slots: Arc::new(Semaphore::new(self.max_connections)),
             next_connection: AtomicU64::new(1),
@@ -257,6 +267,7 @@ pub async fn serve<H: ConnectionHandler>(
 struct Shared {
     tls_context: SslContext,
     handshake: Arc<ServerHandshakeSettings>,
+    tls_timeout: Duration,
     handshake_timeout: Duration,
     connection_slots: Arc<Semaphore>,
     next_connection: AtomicU64,
@@ -323,24 +334,28 @@ async fn run_connection<H: ConnectionHandler>(
     if let Err(error) = socket.set_nodelay(true) {
         debug!(%error, "cannot set TCP_NODELAY");
     }
+    // Each step under its own limit, as the reference (TLS, then the SMP handshake).
     let handshake = async {
-        let tls = tls::accept(&shared.tls_context, socket).await?;
-        server_handshake(&shared.handshake, tls)
-            .await
-            .map_err(anyhow::Error::from)
+        let tls =
+            tokio::time::timeout(shared.tls_timeout, tls::accept(&shared.tls_context, socket))
+                .await
+                .map_err(|_| anyhow::anyhow!("TLS handshake timed out"))??;
+        tokio::time::timeout(
+            shared.handshake_timeout,
+            server_handshake(&shared.handshake, tls),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("SMP handshake timed out"))?
+        .map_err(anyhow::Error::from)
     };
     let established = tokio::select! {
         _ = shutdown.cancelled() => return,
-        result = tokio::time::timeout(shared.handshake_timeout, handshake) => result,
+        result = handshake => result,
     };
     let connection = match established {
-        Ok(Ok(connection)) => connection,
-        Ok(Err(error)) => {
+        Ok(connection) => connection,
+        Err(error) => {
             debug!(%error, "handshake failed");
-            return;
-        }
-        Err(_) => {
-            debug!("handshake timed out");
             return;
         }
     };
@@ -367,7 +382,16 @@ mod tests {
         counters: Arc<SocketCounters>,
     }
 
-    async fn run(max_connections: usize, handshake_timeout: Duration) -> Running {
+    async fn run(max_connections: usize, timeout: Duration) -> Running {
+        run_with(|settings| {
+            settings.max_connections = max_connections;
+            settings.tls_timeout = timeout;
+            settings.handshake_timeout = timeout;
+        })
+        .await
+    }
+
+    async fn run_with(adjust: impl FnOnce(&mut ListenerSettings)) -> Running {
         let dir = tempfile::tempdir().unwrap();
         create_server_credentials(dir.path(), "localhost", SignAlgorithm::Ed448).unwrap();
         let credentials = Arc::new(ServerCredentials::load(dir.path()).unwrap());
@@ -377,8 +401,7 @@ mod tests {
             credentials,
             VersionRange::SUPPORTED_SERVER,
         );
-        settings.max_connections = max_connections;
-        settings.handshake_timeout = handshake_timeout;
+        adjust(&mut settings);
         let bound = bind(&settings).await.unwrap();
         let address = bound.local_addrs()[0];
         let counters = Arc::clone(&bound.socket_counters()[0].1);
@@ -441,6 +464,28 @@ mod tests {
         let socket = TcpStream::connect(server.address).await.unwrap();
         let mut reader = smp_transport::block_stream::BlockReader::new(socket);
         // Nothing is sent: the server gives up after the handshake timeout and closes.
+        assert!(matches!(
+            reader.read_block().await,
+            Err(BlockStreamError::Closed)
+        ));
+        server.shutdown.cancel();
+        server.task.await.unwrap().unwrap();
+    }
+
+    #[tokio::test]
+    async fn client_silent_after_tls_is_dropped_after_the_smp_handshake_timeout() {
+        let server = run_with(|settings| {
+            settings.handshake_timeout = Duration::from_millis(200);
+        })
+        .await;
+        let context = tls::client_context(&[tls::SMP_ALPN]).unwrap();
+        let socket = TcpStream::connect(server.address).await.unwrap();
+        let connection = tls::connect(&context, socket, &server.identity)
+            .await
+            .unwrap();
+        let mut reader = smp_transport::block_stream::BlockReader::new(connection.stream);
+        // The server hello arrives; no client hello is sent, so the server closes.
+        assert!(reader.read_block().await.is_ok());
         assert!(matches!(
             reader.read_block().await,
             Err(BlockStreamError::Closed)

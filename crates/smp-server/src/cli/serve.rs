@@ -46,11 +46,14 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     // Panics (a connection's or a server task's) go to the log, not only to a raw stderr line.
     smp_server::supervise::install_panic_hook();
-    let settings = ListenerSettings::new(
+    let mut settings = ListenerSettings::new(
         ListenerSettings::all_interfaces(ports),
         Arc::new(credentials),
         VersionRange::SUPPORTED_SERVER,
     );
+    // One descriptor per client: the cap is what the open-file limit allows (the reference has
+    // no cap of its own).
+    settings.max_connections = smp_server::fd_limit::configure_connection_limit();
     let backend = Arc::new(StoreBackend::new(DEFAULT_QUOTA, Arc::new(SystemClock)));
     let mut settings_from_ini = server_settings(config);
     // The SOCKS isolation name is this run's start time (`clientSocksCredentials`).
