@@ -73,7 +73,11 @@ impl Inner {
 
     /// The slot indexed under `id` in `party`'s id space, live or deleted.
     pub fn find_any(&self, party: QueueParty, id: &[u8]) -> Option<u32> {
-        let hash = self.hasher.hash_one(id);
+        self.find_hashed(party, id, self.hasher.hash_one(id))
+    }
+
+    /// [`Inner::find_any`] with the id's hash already computed (by [`IdHashes::of`]).
+    fn find_hashed(&self, party: QueueParty, id: &[u8], hash: u64) -> Option<u32> {
         let slots = &self.slots;
         self.table(party)
             .find(hash, |&number| {
@@ -91,19 +95,25 @@ impl Inner {
         })
     }
 
-    /// Makes room for `additional` more queues in the recipient and sender indexes at once, so
-    /// that a replay does not rehash every id each time an index doubles.
-    pub fn reserve_queues(&mut self, additional: usize) {
+    /// Makes room for `queues` more queues (in the slab and the recipient and sender indexes),
+    /// `notifiers` more notifier ids and `links` more link ids at once, so that a replay does not
+    /// rehash every id each time an index doubles.
+    pub fn reserve(&mut self, queues: usize, notifiers: usize, links: usize) {
         let Inner {
             slots,
             hasher,
             recipients,
             senders,
+            notifiers: notifier_table,
+            links: link_table,
             ..
         } = self;
-        for (table, party) in [
-            (recipients, QueueParty::Recipient),
-            (senders, QueueParty::Sender),
+        slots.reserve(queues);
+        for (table, party, additional) in [
+            (recipients, QueueParty::Recipient, queues),
+            (senders, QueueParty::Sender, queues),
+            (notifier_table, QueueParty::Notifier, notifiers),
+            (link_table, QueueParty::Link, links),
         ] {
             table.reserve(additional, |&other| {
                 hasher.hash_one(
@@ -116,7 +126,21 @@ impl Inner {
         }
     }
 
+    /// The keyed hasher of the id indexes, for hashing ids ahead on other threads.
+    pub fn hasher(&self) -> &RandomState {
+        &self.hasher
+    }
+
     fn index_insert(&mut self, party: QueueParty, number: u32) {
+        let hash = match self.slots.get(number).and_then(|slot| key_of(slot, party)) {
+            Some(id) => self.hasher.hash_one(id),
+            None => return,
+        };
+        self.index_insert_hashed(party, number, hash);
+    }
+
+    /// Indexes `number` under its id in `party`'s space, whose hash is `hash`.
+    fn index_insert_hashed(&mut self, party: QueueParty, number: u32, hash: u64) {
         let Inner {
             slots,
             hasher,
@@ -132,10 +156,6 @@ impl Inner {
             QueueParty::Notifier => notifiers,
             QueueParty::Link => links,
         };
-        let Some(id) = slots.get(number).and_then(|slot| key_of(slot, party)) else {
-            return;
-        };
-        let hash = hasher.hash_one(id);
         table.insert_unique(hash, number, |&other| {
             hasher.hash_one(
                 slots
@@ -219,48 +239,9 @@ pub(crate) fn apply(inner: &mut Inner, record: &StoreLogRecord) -> Result<Applie
             recipient_id,
             queue,
         } => {
-            let taken = inner
-                .find_any(QueueParty::Recipient, recipient_id.as_bytes())
-                .is_some()
-                || inner
-                    .find_any(QueueParty::Sender, queue.sender_id.as_bytes())
-                    .is_some()
-                || queue.notifier.as_ref().is_some_and(|n| {
-                    inner
-                        .find_any(QueueParty::Notifier, n.notifier_id.as_bytes())
-                        .is_some()
-                })
-                || queue.link.as_ref().is_some_and(|(link_id, _)| {
-                    inner
-                        .find_any(QueueParty::Link, link_id.as_bytes())
-                        .is_some()
-                });
-            if taken {
-                return Err(StoreError::Duplicate);
-            }
-            let number = inner
-                .slots
-                .push(Slot::new(recipient_id.as_bytes(), queue))
-                .ok_or_else(|| StoreError::Log("queue store is full".to_owned()))?;
-            for party in [
-                QueueParty::Recipient,
-                QueueParty::Sender,
-                QueueParty::Notifier,
-                QueueParty::Link,
-            ] {
-                inner.index_insert(party, number);
-            }
-            if let Some(set) =
-                inner.service_sets(ServiceParty::Recipient, queue.rcv_service_id.as_ref())
-            {
-                set.insert(number);
-            }
-            let notifier_service = queue.notifier.as_ref().and_then(|n| n.service_id.as_ref());
-            if let Some(set) = inner.service_sets(ServiceParty::Notifier, notifier_service) {
-                set.insert(number);
-            }
-            inner.live_queues += 1;
-            Ok(Applied::Done)
+            let slot = Slot::new(recipient_id.as_bytes(), queue);
+            let hashes = IdHashes::of(&inner.hasher, &slot);
+            add_queue(inner, slot, &hashes)
         }
         // addQueueLinkData (the LSET checks on the queue state are in QueueStore::set_link_data)
         StoreLogRecord::CreateLink {
@@ -396,6 +377,82 @@ pub(crate) fn apply(inner: &mut Inner, record: &StoreLogRecord) -> Result<Applie
             service_id,
         } => set_queue_service(inner, recipient_id.as_bytes(), *party, service_id.as_ref()),
     }
+}
+
+/// The index hashes of a packed queue's ids, computed with the store's keyed hasher (by replay
+/// workers ahead of applying, so that the applying thread only probes and inserts).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IdHashes {
+    recipient: u64,
+    sender: u64,
+    notifier: Option<u64>,
+    link: Option<u64>,
+}
+
+impl IdHashes {
+    /// The hashes of `slot`'s recipient, sender, notifier and link ids.
+    pub fn of(hasher: &RandomState, slot: &Slot) -> IdHashes {
+        IdHashes {
+            recipient: hasher.hash_one(slot.recipient_id()),
+            sender: hasher.hash_one(slot.sender_id()),
+            notifier: slot.notifier_id().map(|id| hasher.hash_one(id)),
+            link: slot.link_id().map(|id| hasher.hash_one(id)),
+        }
+    }
+}
+
+/// `addQueue_`: adds the packed queue `slot` (its ids hashed into `hashes` by the same hasher),
+/// or fails with `Duplicate` when any of its recipient, sender, notifier or link ids is taken.
+pub(crate) fn add_queue(
+    inner: &mut Inner,
+    slot: Slot,
+    hashes: &IdHashes,
+) -> Result<Applied, StoreError> {
+    let ids = [
+        (
+            QueueParty::Recipient,
+            Some(slot.recipient_id()),
+            Some(hashes.recipient),
+        ),
+        (
+            QueueParty::Sender,
+            Some(slot.sender_id()),
+            Some(hashes.sender),
+        ),
+        (QueueParty::Notifier, slot.notifier_id(), hashes.notifier),
+        (QueueParty::Link, slot.link_id(), hashes.link),
+    ];
+    for (party, id, hash) in ids {
+        if let (Some(id), Some(hash)) = (id, hash) {
+            if inner.find_hashed(party, id, hash).is_some() {
+                return Err(StoreError::Duplicate);
+            }
+        }
+    }
+    let rcv_service = slot.rcv_service_id().cloned();
+    let notifier_service = slot.notifier_service_id().cloned();
+    let number = inner
+        .slots
+        .push(slot)
+        .ok_or_else(|| StoreError::Log("queue store is full".to_owned()))?;
+    for (party, hash) in [
+        (QueueParty::Recipient, Some(hashes.recipient)),
+        (QueueParty::Sender, Some(hashes.sender)),
+        (QueueParty::Notifier, hashes.notifier),
+        (QueueParty::Link, hashes.link),
+    ] {
+        if let Some(hash) = hash {
+            inner.index_insert_hashed(party, number, hash);
+        }
+    }
+    if let Some(set) = inner.service_sets(ServiceParty::Recipient, rcv_service.as_ref()) {
+        set.insert(number);
+    }
+    if let Some(set) = inner.service_sets(ServiceParty::Notifier, notifier_service.as_ref()) {
+        set.insert(number);
+    }
+    inner.live_queues += 1;
+    Ok(Applied::Done)
 }
 
 fn set_status(

@@ -244,6 +244,21 @@ impl Slot {
             .map(|(id, _)| id.as_bytes())
     }
 
+    /// `rsrv=`: the messaging service the recipient subscribes through.
+    pub fn rcv_service_id(&self) -> Option<&EntityId> {
+        self.extra
+            .as_deref()
+            .and_then(|e| e.rcv_service_id.as_ref())
+    }
+
+    /// `nsrv=`: the service the notifier is associated with.
+    pub fn notifier_service_id(&self) -> Option<&EntityId> {
+        self.extra
+            .as_deref()
+            .and_then(|e| e.notifier.as_ref())
+            .and_then(|n| n.service_id.as_ref())
+    }
+
     pub fn is_deleted(&self) -> bool {
         self.state & DELETED != 0
     }
@@ -306,6 +321,15 @@ impl Slab {
     pub fn get_mut(&mut self, number: u32) -> Option<&mut Slot> {
         let number = number as usize;
         self.chunks.get_mut(number / CHUNK)?.get_mut(number % CHUNK)
+    }
+
+    /// Makes room to number `additional` more slots without growing the chunk list.
+    pub fn reserve(&mut self, additional: usize) {
+        self.chunks.reserve(
+            (self.length + additional)
+                .div_ceil(CHUNK)
+                .saturating_sub(self.chunks.len()),
+        );
     }
 
     /// All slots with their numbers.

@@ -1,27 +1,48 @@
 //! Parsing a store log on every core while applying it in order: a reader thread cuts the file
-//! into chunks of whole lines, worker threads parse the lines of a chunk into records, and the
-//! calling thread receives the chunks back in file order and hands each line to a callback —
-//! the same lines, in the same order, with the same parse results as reading line by line.
+//! into chunks of whole lines, worker threads parse the lines of a chunk, and the calling thread
+//! receives the chunks back in file order and hands each chunk's lines to a callback — the same
+//! lines, in the same order, with the same parse results as reading line by line.
 //!
 //! Memory stays bounded: at most a few chunks are read ahead, and the caller's callback can stop
 //! everything early by returning an error (the threads notice the closed channels and end).
 
-use crate::log_record::{LineError, StoreLogRecord};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// Bytes read per chunk (a chunk is extended to the end of its last line).
-const CHUNK: usize = 1 << 17;
+/// Bytes read per chunk (a chunk is extended to the end of its last line). Large enough that
+/// thread hand-offs (a channel send and often a wake-up per chunk) are rare next to the parsing
+/// of its ~2000 lines; small enough that the few chunks in flight cost a few MiB.
+const CHUNK: usize = 1 << 19;
 
 /// One line handed to the callback.
-pub(crate) struct Line<'a> {
+pub(crate) struct Line<'a, T> {
     /// The text without its `\n`.
     pub text: &'a [u8],
     /// Whether the line ended with `\n` (only the file's last line can lack it).
     pub complete: bool,
-    pub record: Result<StoreLogRecord, LineError>,
+    /// What the worker's parse function made of `text`.
+    pub record: T,
+}
+
+/// The lines of one chunk, in order.
+pub(crate) struct ChunkLines<'a, T> {
+    bytes: &'a [u8],
+    lines: std::vec::IntoIter<(usize, usize, T)>,
+}
+
+impl<'a, T> Iterator for ChunkLines<'a, T> {
+    type Item = Line<'a, T>;
+
+    fn next(&mut self) -> Option<Line<'a, T>> {
+        let (start, end, record) = self.lines.next()?;
+        Some(Line {
+            text: &self.bytes[start..end],
+            complete: self.bytes.get(end) == Some(&b'\n'),
+            record,
+        })
+    }
 }
 
 /// A chunk of whole lines (the last chunk may end without `\n`).
@@ -30,33 +51,38 @@ struct Chunk {
     bytes: Vec<u8>,
 }
 
-/// A parsed chunk: for each line its end offset in `bytes` (exclusive, without `\n`).
-struct Parsed {
+/// A parsed chunk: for each line its start and end offset in `bytes` (end exclusive, without
+/// `\n`) and what it parsed to.
+struct Parsed<T> {
     index: usize,
     bytes: Vec<u8>,
-    lines: Vec<(usize, usize, Result<StoreLogRecord, LineError>)>,
+    lines: Vec<(usize, usize, T)>,
 }
 
-/// Reads `input` to the end, parsing on `workers` threads, and calls `each` for every line in
-/// order. Stops at the first error of `each` (returned as `Ok(Err(_))`) or of reading.
-pub(crate) fn for_each_line<R, E>(
+/// Reads `input` to the end, running `parse` on every line on `workers` threads, and calls
+/// `each` with the parsed lines of every chunk, in file order. Stops at the first error of `each`
+/// (returned as `Ok(Err(_))`) or of reading.
+pub(crate) fn for_each_chunk<R, T, E>(
     input: R,
     workers: usize,
-    mut each: impl FnMut(Line<'_>) -> Result<(), E>,
+    parse: impl Fn(&[u8]) -> T + Sync,
+    mut each: impl FnMut(ChunkLines<'_, T>) -> Result<(), E>,
 ) -> io::Result<Result<(), E>>
 where
     R: Read + Send,
+    T: Send,
 {
     let workers = workers.max(1);
+    let parse = &parse;
     std::thread::scope(|scope| {
         let (chunks_tx, chunks_rx) = mpsc::sync_channel::<Chunk>(workers);
-        let (parsed_tx, parsed_rx) = mpsc::sync_channel::<Parsed>(workers);
+        let (parsed_tx, parsed_rx) = mpsc::sync_channel::<Parsed<T>>(workers);
         let reader = scope.spawn(move || read_chunks(input, &chunks_tx));
         let chunks_rx = Arc::new(Mutex::new(chunks_rx));
         for _ in 0..workers {
             let chunks_rx = Arc::clone(&chunks_rx);
             let parsed_tx = parsed_tx.clone();
-            scope.spawn(move || parse_chunks(&chunks_rx, &parsed_tx));
+            scope.spawn(move || parse_chunks(&chunks_rx, &parsed_tx, parse));
         }
         // Only the workers hold these now, so the reader and workers see the ends close.
         drop(chunks_rx);
@@ -73,10 +99,10 @@ where
     })
 }
 
-/// Receives parsed chunks, restores file order, and runs `each` on every line.
-fn apply_in_order<E>(
-    parsed_rx: Receiver<Parsed>,
-    each: &mut impl FnMut(Line<'_>) -> Result<(), E>,
+/// Receives parsed chunks, restores file order, and runs `each` on every chunk.
+fn apply_in_order<T, E>(
+    parsed_rx: Receiver<Parsed<T>>,
+    each: &mut impl FnMut(ChunkLines<'_, T>) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut waiting = BTreeMap::new();
     let mut next = 0;
@@ -84,13 +110,10 @@ fn apply_in_order<E>(
         waiting.insert(parsed.index, parsed);
         while let Some(parsed) = waiting.remove(&next) {
             next += 1;
-            for (start, end, record) in parsed.lines {
-                each(Line {
-                    text: &parsed.bytes[start..end],
-                    complete: parsed.bytes.get(end) == Some(&b'\n'),
-                    record,
-                })?;
-            }
+            each(ChunkLines {
+                bytes: &parsed.bytes,
+                lines: parsed.lines.into_iter(),
+            })?;
         }
     }
     Ok(())
@@ -138,7 +161,11 @@ fn read_chunks(mut input: impl Read, chunks_tx: &SyncSender<Chunk>) -> io::Resul
 }
 
 /// A worker: parses chunks until there are no more (or nobody wants the results).
-fn parse_chunks(chunks_rx: &Mutex<Receiver<Chunk>>, parsed_tx: &SyncSender<Parsed>) {
+fn parse_chunks<T>(
+    chunks_rx: &Mutex<Receiver<Chunk>>,
+    parsed_tx: &SyncSender<Parsed<T>>,
+    parse: &impl Fn(&[u8]) -> T,
+) {
     loop {
         let received = chunks_rx
             .lock()
@@ -147,14 +174,12 @@ fn parse_chunks(chunks_rx: &Mutex<Receiver<Chunk>>, parsed_tx: &SyncSender<Parse
         let Ok(Chunk { index, bytes }) = received else {
             return;
         };
-        let mut lines = Vec::with_capacity(bytes.len() / 128);
+        let newlines = bytes.iter().filter(|byte| **byte == b'\n').count();
+        let mut lines = Vec::with_capacity(newlines + 1);
         let mut start = 0;
         while start < bytes.len() {
-            let end = bytes[start..]
-                .iter()
-                .position(|byte| *byte == b'\n')
-                .map_or(bytes.len(), |length| start + length);
-            lines.push((start, end, StoreLogRecord::parse(&bytes[start..end])));
+            let end = find_newline(&bytes[start..]).map_or(bytes.len(), |length| start + length);
+            lines.push((start, end, parse(&bytes[start..end])));
             start = end + 1;
         }
         if parsed_tx
@@ -170,15 +195,45 @@ fn parse_chunks(chunks_rx: &Mutex<Receiver<Chunk>>, parsed_tx: &SyncSender<Parse
     }
 }
 
+/// The offset of the first `\n` in `bytes`, looking at eight bytes at a time.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const NEWLINES: u64 = u64::from_ne_bytes([b'\n'; 8]);
+    let mut words = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for word in words.by_ref() {
+        let word = u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default()) ^ NEWLINES;
+        // The lowest set bit marks the first zero byte (a borrow only sets bits above it).
+        let zeros = word.wrapping_sub(ONES) & !word & HIGHS;
+        if zeros != 0 {
+            return Some(offset + zeros.trailing_zeros() as usize / 8);
+        }
+        offset += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|byte| *byte == b'\n')
+        .map(|position| offset + position)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::log_record::StoreLogRecord;
+
+    fn parses(text: &[u8]) -> bool {
+        StoreLogRecord::parse(text).is_ok()
+    }
 
     /// Lines as the callback sees them: (text, complete, parsed).
     fn lines_of(input: &[u8], workers: usize) -> Vec<(Vec<u8>, bool, bool)> {
         let mut seen = Vec::new();
-        for_each_line::<_, ()>(input, workers, |line| {
-            seen.push((line.text.to_vec(), line.complete, line.record.is_ok()));
+        for_each_chunk::<_, _, ()>(input, workers, parses, |lines| {
+            for line in lines {
+                seen.push((line.text.to_vec(), line.complete, line.record));
+            }
             Ok(())
         })
         .unwrap()
@@ -233,16 +288,40 @@ mod tests {
     }
 
     #[test]
+    fn finds_the_first_newline() {
+        for length in 0..40 {
+            for at in 0..=length {
+                let mut bytes = vec![b'\n' ^ 0x80; length];
+                if at < length {
+                    bytes[at] = b'\n';
+                    // Bytes after the first newline may be anything, newlines too.
+                    for later in bytes.iter_mut().skip(at + 1).step_by(3) {
+                        *later = b'\n';
+                    }
+                }
+                let expected = bytes.iter().position(|byte| *byte == b'\n');
+                assert_eq!(find_newline(&bytes), expected, "{length} {at}");
+                bytes.iter_mut().for_each(|b| *b = b.wrapping_add(1));
+                assert_eq!(
+                    find_newline(&bytes),
+                    bytes.iter().position(|byte| *byte == b'\n')
+                );
+            }
+        }
+    }
+
+    #[test]
     fn an_error_from_the_callback_stops_early() {
         let input: Vec<u8> = (0..50_000).flat_map(delete_line).collect();
         let mut count = 0;
-        let outcome = for_each_line(&input[..], 2, |_| {
-            count += 1;
-            if count == 10 {
-                Err("stop")
-            } else {
-                Ok(())
+        let outcome = for_each_chunk(&input[..], 2, parses, |lines| {
+            for _ in lines {
+                count += 1;
+                if count == 10 {
+                    return Err("stop");
+                }
             }
+            Ok(())
         })
         .unwrap();
         assert_eq!(outcome, Err("stop"));

@@ -96,14 +96,26 @@ impl QueueStore {
         self.log.lock().take()
     }
 
-    /// Pre-sizes the id indexes for `additional` more queues (before a replay).
+    /// Pre-sizes the slab and the id indexes for `additional` more queues (before a replay).
     pub fn reserve_queues(&self, additional: usize) {
-        self.inner.write().reserve_queues(additional);
+        self.inner.write().reserve(additional, 0, 0);
     }
 
-    /// Applies a record read from the log, without logging it (replay).
-    pub(crate) fn replay(&self, record: &StoreLogRecord) -> Result<Applied, StoreError> {
-        apply(&mut self.inner.write(), record)
+    /// Pre-sizes for `queues` more queues, `notifiers` more notifier ids and `links` more link
+    /// ids (the replay's estimate).
+    pub(crate) fn reserve(&self, queues: usize, notifiers: usize, links: usize) {
+        self.inner.write().reserve(queues, notifiers, links);
+    }
+
+    /// A copy of the keyed id hasher, for replay workers that hash ids ahead of applying.
+    pub(crate) fn id_hasher(&self) -> std::hash::RandomState {
+        self.inner.read().hasher().clone()
+    }
+
+    /// Runs `replay` with the write lock held: a replay applies a whole chunk of records, without
+    /// logging them, under one lock.
+    pub(crate) fn replay_batch<R>(&self, replay: impl FnOnce(&mut Inner) -> R) -> R {
+        replay(&mut self.inner.write())
     }
 
     /// Applies `record` and, if it succeeded and `should_log` says so, appends it to the log while

@@ -9,11 +9,14 @@
 //! with [`DamagePolicy::Lenient`]. Changes that fail (unknown queue, duplicate ids) are reported
 //! and skipped, as the reference logs and skips them.
 
+use crate::apply::{add_queue, apply, IdHashes, Inner};
+use crate::compact::Slot;
 use crate::log_record::{LineError, StoreLogRecord};
-use crate::parse_pipeline::for_each_line;
+use crate::parse_pipeline::{for_each_chunk, Line};
 use crate::queue_store::QueueStore;
 use crate::time::Timestamp;
 use std::fs::{self, File, OpenOptions};
+use std::hash::RandomState;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -136,6 +139,32 @@ impl StoreLogWriter {
     }
 }
 
+/// A store log line as a replay worker prepares it: a `CREATE` already packed into its slot with
+/// its ids hashed (the applying thread then only probes and inserts), any other record as
+/// parsed, or why the line did not parse.
+enum ReplayLine {
+    Create(Slot, IdHashes),
+    Record(StoreLogRecord),
+    Unparsed(LineError),
+}
+
+impl ReplayLine {
+    fn parse(text: &[u8], hasher: &RandomState) -> ReplayLine {
+        match StoreLogRecord::parse(text) {
+            Ok(StoreLogRecord::CreateQueue {
+                recipient_id,
+                queue,
+            }) => {
+                let slot = Slot::new(recipient_id.as_bytes(), &queue);
+                let hashes = IdHashes::of(hasher, &slot);
+                ReplayLine::Create(slot, hashes)
+            }
+            Ok(record) => ReplayLine::Record(record),
+            Err(error) => ReplayLine::Unparsed(error),
+        }
+    }
+}
+
 /// Replays `path` into `store` (`readQueueStore`).
 pub fn replay_store_log(
     path: &Path,
@@ -143,85 +172,153 @@ pub fn replay_store_log(
     policy: DamagePolicy,
 ) -> Result<ReplayReport, StoreLogError> {
     let file = File::open(path).map_err(io_error(path))?;
-    store.reserve_queues(estimate_queues(&file));
+    let estimate = estimate_entities(&file);
+    store.reserve(estimate.queues, estimate.notifiers, estimate.links);
     let mut report = ReplayReport::default();
-    // Lines are parsed on every core and applied here in file order.
+    // Lines are parsed (and CREATE lines packed and hashed) on every core; each chunk's lines are
+    // applied here in file order under one write lock.
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    let replayed = for_each_line(file, workers, |line| {
-        report.lines += 1;
-        let text = line.text;
-        let record = match line.record {
-            Ok(record) => record,
-            Err(error) => {
-                let issue = LineIssue {
-                    line: report.lines,
-                    message: format!("{error} - {}", preview(text)),
-                };
-                if !line.complete {
-                    tracing::warn!(line = issue.line, "store log: dropping torn last line");
-                    report.torn_tail = Some(issue);
-                } else if error == LineError::UnknownTag || policy == DamagePolicy::Lenient {
-                    tracing::warn!(
-                        line = issue.line,
-                        "store log: skipping line: {}",
-                        issue.message
-                    );
-                    report.skipped_lines.push(issue);
-                } else {
-                    return Err(StoreLogError::Damaged {
-                        path: path.to_path_buf(),
-                        line: report.lines,
-                        reason: issue.message,
-                    });
-                }
-                return Ok(());
+    let hasher = store.id_hasher();
+    let parse = |text: &[u8]| ReplayLine::parse(text, &hasher);
+    let replayed = for_each_chunk(file, workers, parse, |lines| {
+        store.replay_batch(|inner| {
+            for line in lines {
+                replay_line(inner, line, &mut report, path, policy)?;
             }
-        };
-        if let Err(error) = store.replay(&record) {
-            let message = format!("{}: {error}", tag_of(text));
-            tracing::warn!(
-                line = report.lines,
-                "store log: change not applied: {message}"
-            );
-            report.failed_changes.push(LineIssue {
-                line: report.lines,
-                message,
-            });
-        }
-        Ok(())
+            Ok(())
+        })
     });
     replayed.map_err(io_error(path))??;
     Ok(report)
 }
 
-/// Bytes sampled from the start of a store log to estimate its queue count.
-const ESTIMATE_SAMPLE: usize = 1 << 16;
+/// Applies one line of a replay (or reports why not).
+fn replay_line(
+    inner: &mut Inner,
+    line: Line<'_, ReplayLine>,
+    report: &mut ReplayReport,
+    path: &Path,
+    policy: DamagePolicy,
+) -> Result<(), StoreLogError> {
+    report.lines += 1;
+    let text = line.text;
+    let applied = match line.record {
+        ReplayLine::Create(slot, hashes) => add_queue(inner, slot, &hashes),
+        ReplayLine::Record(record) => apply(inner, &record),
+        ReplayLine::Unparsed(error) => {
+            let issue = LineIssue {
+                line: report.lines,
+                message: format!("{error} - {}", preview(text)),
+            };
+            if !line.complete {
+                tracing::warn!(line = issue.line, "store log: dropping torn last line");
+                report.torn_tail = Some(issue);
+            } else if error == LineError::UnknownTag || policy == DamagePolicy::Lenient {
+                tracing::warn!(
+                    line = issue.line,
+                    "store log: skipping line: {}",
+                    issue.message
+                );
+                report.skipped_lines.push(issue);
+            } else {
+                return Err(StoreLogError::Damaged {
+                    path: path.to_path_buf(),
+                    line: report.lines,
+                    reason: issue.message,
+                });
+            }
+            return Ok(());
+        }
+    };
+    if let Err(error) = applied {
+        let message = format!("{}: {error}", tag_of(text));
+        tracing::warn!(
+            line = report.lines,
+            "store log: change not applied: {message}"
+        );
+        report.failed_changes.push(LineIssue {
+            line: report.lines,
+            message,
+        });
+    }
+    Ok(())
+}
+
+/// Bytes sampled from a store log to estimate what it holds, in [`ESTIMATE_WINDOWS`] windows
+/// spread evenly over the file (a log's start can differ from the rest: older queues, more
+/// notifiers).
+const ESTIMATE_SAMPLE: usize = 1 << 18;
+const ESTIMATE_WINDOWS: u64 = 16;
 /// The shortest `CREATE` line (24-byte ids, one Ed25519 key, no sender key) is longer than this.
 const MIN_CREATE_LINE: u64 = 200;
 
-/// Estimates how many queues a store log creates from the share of `CREATE` lines in its first
-/// 64 KiB, scaled to the file size (capped at one per 200 bytes); 0 when unsure. Reads with
-/// `pread`, leaving the file position alone.
-fn estimate_queues(file: &File) -> usize {
+/// How many queues, notifier ids and link ids a store log is expected to create.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Estimate {
+    queues: usize,
+    notifiers: usize,
+    links: usize,
+}
+
+/// Estimates what a store log creates from the `CREATE` lines (and the `notifier=` and `link_id=`
+/// fields in them) among the whole lines of sampled windows, scaled to the file size with 2%
+/// to spare (queues capped at one per 200 bytes); zeros when unsure. Reads with `pread`, leaving
+/// the file position alone.
+fn estimate_entities(file: &File) -> Estimate {
     use std::os::unix::fs::FileExt;
     let Ok(length) = file.metadata().map(|metadata| metadata.len()) else {
-        return 0;
+        return Estimate::default();
     };
-    let mut sample = vec![0u8; ESTIMATE_SAMPLE];
-    let Ok(read) = file.read_at(&mut sample, 0) else {
-        return 0;
+    let windows = if length <= ESTIMATE_SAMPLE as u64 {
+        1
+    } else {
+        ESTIMATE_WINDOWS
     };
-    let sample = &sample[..read];
-    // Whole lines only.
-    let Some(end) = sample.iter().rposition(|byte| *byte == b'\n') else {
-        return 0;
+    let mut buffer = vec![0u8; ESTIMATE_SAMPLE / windows as usize];
+    let (mut sampled, mut queues, mut notifiers, mut links) = (0u64, 0u64, 0u64, 0u64);
+    for number in 0..windows {
+        let offset = length / windows * number;
+        let Ok(read) = file.read_at(&mut buffer, offset) else {
+            return Estimate::default();
+        };
+        let mut sample = &buffer[..read];
+        // Whole lines only: from after the first `\n` (unless at the file's start) to the last.
+        if offset > 0 {
+            match sample.iter().position(|byte| *byte == b'\n') {
+                Some(first) => sample = &sample[first + 1..],
+                None => continue,
+            }
+        }
+        let Some(end) = sample.iter().rposition(|byte| *byte == b'\n') else {
+            continue;
+        };
+        let sample = &sample[..=end];
+        sampled += sample.len() as u64;
+        for line in sample.split(|byte| *byte == b'\n') {
+            if line.starts_with(b"CREATE ") {
+                queues += 1;
+                notifiers += u64::from(contains(line, b" notifier="));
+                links += u64::from(contains(line, b" link_id="));
+            }
+        }
+    }
+    if sampled == 0 {
+        return Estimate::default();
+    }
+    let scale = |count: u64| {
+        let estimate = length.saturating_mul(count) / sampled;
+        let estimate = estimate.saturating_add(estimate / 50);
+        usize::try_from(estimate.min(length / MIN_CREATE_LINE)).unwrap_or(0)
     };
-    let creates = sample[..=end]
-        .split(|byte| *byte == b'\n')
-        .filter(|line| line.starts_with(b"CREATE "))
-        .count() as u64;
-    let estimate = length.saturating_mul(creates) / (end as u64 + 1);
-    usize::try_from(estimate.min(length / MIN_CREATE_LINE)).unwrap_or(0)
+    Estimate {
+        queues: scale(queues),
+        notifiers: scale(notifiers),
+        links: scale(links),
+    }
+}
+
+fn contains(line: &[u8], needle: &[u8]) -> bool {
+    line.windows(needle.len()).any(|window| window == needle)
 }
 
 fn tag_of(line: &[u8]) -> String {

@@ -87,9 +87,9 @@ impl<'a> Cursor<'a> {
         &rest[..length]
     }
 
-    /// The extent of one base64url string at the cursor (`base64urlP`): its length including
-    /// `=` padding; the run of alphabet characters must be non-empty.
-    fn base64_extent(&self) -> TextResult<usize> {
+    /// The shape of one base64url string at the cursor (`base64urlP`): the length of its run of
+    /// alphabet characters, which must be non-empty, and of the `=` padding after it.
+    fn base64_shape(&self) -> TextResult<(usize, usize)> {
         let rest = self.rest();
         let body = rest
             .iter()
@@ -102,29 +102,30 @@ impl<'a> Cursor<'a> {
             .iter()
             .take_while(|byte| **byte == b'=')
             .count();
-        Ok(body + padding)
+        Ok((body, padding))
     }
 
     /// One base64url string (`base64urlP`): non-empty, padded or not.
     pub fn base64(&mut self) -> TextResult<Vec<u8>> {
-        let length = self.base64_extent()?;
-        let decoded = decode_base64(&self.rest()[..length])?;
-        self.position += length;
+        let (body, padding) = self.base64_shape()?;
+        let mut decoded = vec![0u8; shaped_length(body, padding)?];
+        decode_body_into(&self.rest()[..body], &mut decoded)?;
+        self.position += body + padding;
         Ok(decoded)
     }
 
     /// A base64url string of exactly `N` bytes, decoded without allocating.
     pub fn base64_array<const N: usize>(&mut self, what: &'static str) -> TextResult<[u8; N]> {
-        let length = self.base64_extent()?;
-        let text = &self.rest()[..length];
-        let mut out = [0u8; N];
-        if decoded_length(text)? != N {
+        let (body, padding) = self.base64_shape()?;
+        if shaped_length(body, padding)? != N {
             return Err(TextError(what));
         }
-        decode_base64_into(text, &mut out)?;
-        self.position += length;
+        let mut out = [0u8; N];
+        decode_body_into(&self.rest()[..body], &mut out)?;
+        self.position += body + padding;
         Ok(out)
     }
+
     /// A signed decimal (`A.signed A.decimal`) fitting an `i64`.
     pub fn int64(&mut self) -> TextResult<i64> {
         let rest = self.rest();
@@ -214,25 +215,28 @@ impl<'a> Cursor<'a> {
 
     /// A public key that may authorize commands, as base64url of its DER form.
     pub fn auth_key(&mut self) -> TextResult<AuthKey> {
-        let saved = self.position;
-        let length = self.base64_extent()?;
-        let text = &self.rest()[..length];
+        let (body, padding) = self.base64_shape()?;
+        let length = shaped_length(body, padding)?;
+        let text = &self.rest()[..body];
         // DER keys are at most 69 bytes (Ed448): decode those on the stack.
         let mut buffer = [0u8; 96];
-        let der: &[u8] = if decoded_length(text)? <= buffer.len() {
-            let written = decode_base64_into(text, &mut buffer)?;
-            &buffer[..written]
-        } else {
-            &decode_base64(text)?
+        let heap;
+        let der: &[u8] = match buffer.get_mut(..length) {
+            Some(der) => {
+                decode_body_into(text, der)?;
+                der
+            }
+            None => {
+                heap = decode_base64(text)?;
+                &heap
+            }
         };
-        self.position += length;
-        PublicKey::from_der(der)
+        let key = PublicKey::from_der(der)
             .ok()
             .and_then(|key| AuthKey::try_from(key).ok())
-            .ok_or_else(|| {
-                self.position = saved;
-                TextError("public key")
-            })
+            .ok_or(TextError("public key"))?;
+        self.position += body + padding;
+        Ok(key)
     }
 }
 
@@ -251,18 +255,10 @@ static DECODE: [u8; 256] = {
     table
 };
 
-/// The decoded length of base64url `text` after checking its shape: alphabet characters then
-/// `=` padding, where padding, when present, must be the canonical amount (as the `base64`
-/// crate's padded engine requires) and a length of 1 mod 4 is never valid.
-fn decoded_length(text: &[u8]) -> TextResult<usize> {
-    let body = text
-        .iter()
-        .take_while(|byte| DECODE[usize::from(**byte)] != INVALID)
-        .count();
-    let padding = text.len() - body;
-    if text[body..].iter().any(|byte| *byte != b'=') {
-        return Err(TextError("base64url"));
-    }
+/// The decoded length of a base64url string of `body` alphabet characters followed by `padding`
+/// `=`, checking its shape: padding, when present, must be the canonical amount (as the `base64`
+/// crate's padded engine requires) and a body length of 1 mod 4 is never valid.
+fn shaped_length(body: usize, padding: usize) -> TextResult<usize> {
     let canonical_padding = match body % 4 {
         0 => 0,
         2 => 2,
@@ -275,49 +271,63 @@ fn decoded_length(text: &[u8]) -> TextResult<usize> {
     Ok(body / 4 * 3 + (body % 4).saturating_sub(1))
 }
 
-/// Decodes base64url `text` (checked as in [`decoded_length`], and the unused low bits of the
-/// last character must be zero) into the start of `out`; returns the decoded length. `out` must
-/// hold [`decoded_length`] bytes, else the text is refused.
-fn decode_base64_into(text: &[u8], out: &mut [u8]) -> TextResult<usize> {
-    let length = decoded_length(text)?;
-    let out = out.get_mut(..length).ok_or(TextError("base64url"))?;
-    let body = &text[..text.len() - text.iter().rev().take_while(|b| **b == b'=').count()];
+/// The decoded length of base64url `text` (alphabet characters then only `=`), as
+/// [`shaped_length`] checks it.
+fn decoded_length(text: &[u8]) -> TextResult<usize> {
+    let body = text
+        .iter()
+        .take_while(|byte| DECODE[usize::from(**byte)] != INVALID)
+        .count();
+    if text[body..].iter().any(|byte| *byte != b'=') {
+        return Err(TextError("base64url"));
+    }
+    shaped_length(body, text.len() - body)
+}
+
+/// Decodes `body`, base64url alphabet characters without padding, into `out`, which must be
+/// exactly as long as [`shaped_length`] says (else, or when the unused low bits of the last
+/// character are not zero, the text is refused).
+fn decode_body_into(body: &[u8], out: &mut [u8]) -> TextResult<()> {
+    if shaped_length(body.len(), 0)? != out.len() {
+        return Err(TextError("base64url"));
+    }
     let value = |byte: u8| u32::from(DECODE[usize::from(byte)]);
     let mut quads = body.chunks_exact(4);
-    let mut written = 0;
-    for quad in quads.by_ref() {
+    let mut triples = out.chunks_exact_mut(3);
+    for (quad, triple) in quads.by_ref().zip(triples.by_ref()) {
         let bits =
             value(quad[0]) << 18 | value(quad[1]) << 12 | value(quad[2]) << 6 | value(quad[3]);
-        out[written..written + 3].copy_from_slice(&bits.to_be_bytes()[1..]);
-        written += 3;
+        triple.copy_from_slice(&bits.to_be_bytes()[1..]);
     }
-    match *quads.remainder() {
-        [] => {}
-        [first, second] => {
-            let (first, second) = (value(first), value(second));
+    match (quads.remainder(), triples.into_remainder()) {
+        ([], []) => Ok(()),
+        ([first, second], [byte]) => {
+            let (first, second) = (value(*first), value(*second));
             if second & 0x0f != 0 {
                 return Err(TextError("base64url"));
             }
-            out[written] = (first << 2 | second >> 4) as u8;
+            *byte = (first << 2 | second >> 4) as u8;
+            Ok(())
         }
-        [first, second, third] => {
-            let (first, second, third) = (value(first), value(second), value(third));
+        ([first, second, third], [high, low]) => {
+            let (first, second, third) = (value(*first), value(*second), value(*third));
             if third & 0x03 != 0 {
                 return Err(TextError("base64url"));
             }
             let bits = first << 10 | second << 4 | third >> 2;
-            out[written..written + 2].copy_from_slice(&(bits as u16).to_be_bytes());
+            [*high, *low] = (bits as u16).to_be_bytes();
+            Ok(())
         }
-        // `decoded_length` refused a length of 1 mod 4.
-        _ => return Err(TextError("base64url")),
+        // `shaped_length` refused a length of 1 mod 4.
+        _ => Err(TextError("base64url")),
     }
-    Ok(length)
 }
 
 /// Base64url, padded or not.
 pub fn decode_base64(text: &[u8]) -> TextResult<Vec<u8>> {
     let mut out = vec![0u8; decoded_length(text)?];
-    decode_base64_into(text, &mut out)?;
+    let body = text.len() - text.iter().rev().take_while(|b| **b == b'=').count();
+    decode_body_into(&text[..body], &mut out)?;
     Ok(out)
 }
 
