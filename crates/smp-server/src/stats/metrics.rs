@@ -81,6 +81,9 @@ pub struct RealTimeMetrics {
 /// Picks one figure of a port's socket counters.
 type SocketField = fn(&SocketStats) -> i64;
 
+/// A metric with one sample: name, help text, value and the internal name written as a comment.
+type Single<'a> = (&'a str, &'a str, i64, &'a str);
+
 /// Text writer carrying the sample timestamp.
 struct Exposition {
     out: String,
@@ -105,11 +108,19 @@ impl Exposition {
         }
     }
 
-    /// A metric whose samples each have a comment, followed by a blank line.
-    fn metric(&mut self, name: &str, help: &str, kind: &str, samples: &[(&str, i64, &str)]) {
+    /// A metric whose samples (labels, value, comment) each have a comment, followed by a blank
+    /// line.
+    fn metric<L: AsRef<str>, C: AsRef<str>>(
+        &mut self,
+        name: &str,
+        help: &str,
+        kind: &str,
+        samples: &[(L, i64, C)],
+    ) {
         self.header(name, help, kind);
         for (labels, value, comment) in samples {
-            self.sample(&format!("{name}{labels}"), value, Some(comment));
+            let labels = labels.as_ref();
+            self.sample(&format!("{name}{labels}"), value, Some(comment.as_ref()));
         }
         self.raw("\n");
     }
@@ -120,6 +131,29 @@ impl Exposition {
 
     fn gauge(&mut self, name: &str, help: &str, value: i64, comment: &str) {
         self.metric(name, help, "gauge", &[("", value, comment)]);
+    }
+
+    /// A counter with one sample per `type` label value (rows: type, value, comment).
+    fn counter_by_type(&mut self, name: &str, help: &str, samples: &[(&str, i64, &str)]) {
+        let samples: Vec<(String, i64, &str)> = samples
+            .iter()
+            .map(|&(kind, value, comment)| (format!("{{type=\"{kind}\"}}"), value, comment))
+            .collect();
+        self.metric(name, help, "counter", &samples);
+    }
+
+    /// Single-sample counters, in order (one row each: name, help, value, comment).
+    fn counters(&mut self, rows: &[Single]) {
+        for &(name, help, value, comment) in rows {
+            self.counter(name, help, value, comment);
+        }
+    }
+
+    /// Single-sample gauges, in order (one row each: name, help, value, comment).
+    fn gauges(&mut self, rows: &[Single]) {
+        for &(name, help, value, comment) in rows {
+            self.gauge(name, help, value, comment);
+        }
     }
 }
 
@@ -153,132 +187,58 @@ pub fn prometheus_metrics(
 
 fn queues(text: &mut Exposition, metrics: &ServerMetrics) {
     let c = &metrics.data.counters;
+    let (day, week, month) = metrics.active_queues;
+    let (ntf_day, ntf_week, ntf_month) = metrics.active_queues_ntf;
     text.raw("# Queues\n# ------\n\n");
-    text.counter(
-        "simplex_smp_queues_created",
-        "Created queues",
-        c.q_created,
-        "qCreated",
-    );
-    text.counter(
-        "simplex_smp_queues_secured",
-        "Secured queues",
-        c.q_secured,
-        "qSecured",
-    );
-    text.metric(
+    #[rustfmt::skip]
+    text.counters(&[
+        ("simplex_smp_queues_created", "Created queues", c.q_created, "qCreated"),
+        ("simplex_smp_queues_secured", "Secured queues", c.q_secured, "qSecured"),
+    ]);
+    text.counter_by_type(
         "simplex_smp_queues_deleted",
         "Deleted queues",
-        "counter",
         &[
-            ("{type=\"all\"}", c.q_deleted_all, "qDeleted"),
-            ("{type=\"new\"}", c.q_deleted_new, "qDeletedNew"),
-            ("{type=\"secured\"}", c.q_deleted_secured, "qDeletedSecured"),
+            ("all", c.q_deleted_all, "qDeleted"),
+            ("new", c.q_deleted_new, "qDeletedNew"),
+            ("secured", c.q_deleted_secured, "qDeletedSecured"),
         ],
     );
-    text.counter(
-        "simplex_smp_queues_blocked",
-        "Deleted queues",
-        c.q_blocked,
-        "qBlocked",
-    );
-    text.counter(
-        "simplex_smp_queues_deleted_batch",
-        "Batched requests to delete queues",
-        c.q_deleted_all_b,
-        "qDeletedAllB",
-    );
-    text.gauge(
-        "simplex_smp_queues_total1",
-        "Total number of stored queues (first type of count).",
-        c.q_count,
-        "qCount",
-    );
-    text.gauge(
-        "simplex_smp_queues_total2",
-        "Total number of stored queues (second type of count).",
-        metrics.entity_counts.queue_count,
-        "qCount2",
-    );
-    let (day, week, month) = metrics.active_queues;
-    text.gauge(
-        "simplex_smp_queues_daily",
-        "Daily active queues.",
-        day,
-        "dayMsgQueues",
-    );
-    text.gauge(
-        "simplex_smp_queues_weekly",
-        "Weekly active queues.",
-        week,
-        "weekMsgQueues",
-    );
-    text.gauge(
-        "simplex_smp_queues_monthly",
-        "Monthly active queues.",
-        month,
-        "monthMsgQueues",
-    );
-    let (day, week, month) = metrics.active_queues_ntf;
-    text.gauge(
-        "simplex_smp_queues_notify_daily",
-        "Daily active queues with notifications.",
-        day,
-        "dayCountNtf",
-    );
-    text.gauge(
-        "simplex_smp_queues_notify_weekly",
-        "Weekly active queues with notifications.",
-        week,
-        "weekCountNtf",
-    );
-    text.gauge(
-        "simplex_smp_queues_notify_monthly",
-        "Monthly active queues with notifications.",
-        month,
-        "monthCountNtf",
-    );
+    #[rustfmt::skip]
+    text.counters(&[
+        ("simplex_smp_queues_blocked", "Deleted queues", c.q_blocked, "qBlocked"),
+        ("simplex_smp_queues_deleted_batch", "Batched requests to delete queues", c.q_deleted_all_b, "qDeletedAllB"),
+    ]);
+    #[rustfmt::skip]
+    text.gauges(&[
+        ("simplex_smp_queues_total1", "Total number of stored queues (first type of count).", c.q_count, "qCount"),
+        ("simplex_smp_queues_total2", "Total number of stored queues (second type of count).", metrics.entity_counts.queue_count, "qCount2"),
+        ("simplex_smp_queues_daily", "Daily active queues.", day, "dayMsgQueues"),
+        ("simplex_smp_queues_weekly", "Weekly active queues.", week, "weekMsgQueues"),
+        ("simplex_smp_queues_monthly", "Monthly active queues.", month, "monthMsgQueues"),
+        ("simplex_smp_queues_notify_daily", "Daily active queues with notifications.", ntf_day, "dayCountNtf"),
+        ("simplex_smp_queues_notify_weekly", "Weekly active queues with notifications.", ntf_week, "weekCountNtf"),
+        ("simplex_smp_queues_notify_monthly", "Monthly active queues with notifications.", ntf_month, "monthCountNtf"),
+    ]);
 }
 
 fn subscriptions(text: &mut Exposition, data: &ServerStatsData) {
     let c = &data.counters;
     text.raw("# Subscriptions\n# -------------\n\n");
-    text.counter(
-        "simplex_smp_subscribtion_successes",
-        "Successful subscriptions.",
-        c.q_sub,
-        "qSub",
-    );
-    text.counter(
-        "simplex_smp_subscribtion_successes_batch",
-        "Batched successful subscriptions.",
-        c.q_sub_all_b,
-        "qSubAllB",
-    );
-    text.counter(
-        "simplex_smp_subscribtion_end",
-        "Ended subscriptions.",
-        c.q_sub_end,
-        "qSubEnd",
-    );
-    text.counter(
-        "simplex_smp_subscribtion_end_batch",
-        "Batched ended subscriptions.",
-        c.q_sub_end_b,
-        "qSubEndB",
-    );
-    text.metric(
+    #[rustfmt::skip]
+    text.counters(&[
+        ("simplex_smp_subscribtion_successes", "Successful subscriptions.", c.q_sub, "qSub"),
+        ("simplex_smp_subscribtion_successes_batch", "Batched successful subscriptions.", c.q_sub_all_b, "qSubAllB"),
+        ("simplex_smp_subscribtion_end", "Ended subscriptions.", c.q_sub_end, "qSubEnd"),
+        ("simplex_smp_subscribtion_end_batch", "Batched ended subscriptions.", c.q_sub_end_b, "qSubEndB"),
+    ]);
+    text.counter_by_type(
         "simplex_smp_subscribtion_errors",
         "Subscription errors.",
-        "counter",
         &[
-            ("{type=\"auth\"}", c.q_sub_auth, "qSubAuth"),
-            ("{type=\"duplicate\"}", c.q_sub_duplicate, "qSubDuplicate"),
-            (
-                "{type=\"prohibited\"}",
-                c.q_sub_prohibited,
-                "qSubProhibited",
-            ),
+            ("auth", c.q_sub_auth, "qSubAuth"),
+            ("duplicate", c.q_sub_duplicate, "qSubDuplicate"),
+            ("prohibited", c.q_sub_prohibited, "qSubProhibited"),
         ],
     );
 }
@@ -292,29 +252,21 @@ fn messages(text: &mut Exposition, data: &ServerStatsData, entities: &EntityCoun
         c.msg_sent,
         "msgSent",
     );
-    text.metric(
+    text.counter_by_type(
         "simplex_smp_messages_sent_errors",
         "Total number of messages errors by type.",
-        "counter",
         &[
-            ("{type=\"auth\"}", c.msg_sent_auth, "msgSentAuth"),
-            ("{type=\"quota\"}", c.msg_sent_quota, "msgSentQuota"),
-            ("{type=\"large\"}", c.msg_sent_large, "msgSentLarge"),
-            ("{type=\"block\"}", c.msg_sent_block, "msgSentBlock"),
+            ("auth", c.msg_sent_auth, "msgSentAuth"),
+            ("quota", c.msg_sent_quota, "msgSentQuota"),
+            ("large", c.msg_sent_large, "msgSentLarge"),
+            ("block", c.msg_sent_block, "msgSentBlock"),
         ],
     );
-    text.counter(
-        "simplex_smp_messages_received",
-        "Received messages.",
-        c.msg_recv,
-        "msgRecv",
-    );
-    text.counter(
-        "simplex_smp_messages_expired",
-        "Expired messages.",
-        c.msg_expired,
-        "msgExpired",
-    );
+    #[rustfmt::skip]
+    text.counters(&[
+        ("simplex_smp_messages_received", "Received messages.", c.msg_recv, "msgRecv"),
+        ("simplex_smp_messages_expired", "Expired messages.", c.msg_expired, "msgExpired"),
+    ]);
     text.gauge(
         "simplex_smp_messages_total",
         "Total number of messages stored.",
@@ -323,135 +275,65 @@ fn messages(text: &mut Exposition, data: &ServerStatsData, entities: &EntityCoun
     );
 
     text.raw("# Notification messages (client)\n# ------------------------------\n\n");
-    text.counter(
-        "simplex_smp_messages_notify_sent",
-        "Sent messages with notification flag (cleint).",
-        c.msg_sent_ntf,
-        "msgSentNtf",
-    );
-    text.counter(
-        "simplex_smp_messages_notify_received",
-        "Received messages with notification flag (client).",
-        c.msg_recv_ntf,
-        "msgRecvNtf",
-    );
-    text.counter(
-        "simplex_smp_messages_notify_get_sent",
-        "Requests to get messages with notification flag (client).",
-        c.msg_get,
-        "msgGet",
-    );
-    text.counter(
-        "simplex_smp_messages_notify_get_received",
-        "Succesfully received get requests messages with notification flag (client).",
-        c.msg_recv_get,
-        "msgRecvGet",
-    );
-    text.metric(
+    #[rustfmt::skip]
+    text.counters(&[
+        ("simplex_smp_messages_notify_sent", "Sent messages with notification flag (cleint).", c.msg_sent_ntf, "msgSentNtf"),
+        ("simplex_smp_messages_notify_received", "Received messages with notification flag (client).", c.msg_recv_ntf, "msgRecvNtf"),
+        ("simplex_smp_messages_notify_get_sent", "Requests to get messages with notification flag (client).", c.msg_get, "msgGet"),
+        ("simplex_smp_messages_notify_get_received", "Succesfully received get requests messages with notification flag (client).", c.msg_recv_get, "msgRecvGet"),
+    ]);
+    text.counter_by_type(
         "simplex_smp_messages_notify_get_errors",
         "Error events with messages with notification flag (client). ",
-        "counter",
         &[
-            ("{type=\"nomsg\"}", c.msg_get_no_msg, "msgGetNoMsg"),
-            ("{type=\"auth\"}", c.msg_get_auth, "msgGetAuth"),
-            (
-                "{type=\"duplicate\"}",
-                c.msg_get_duplicate,
-                "msgGetDuplicate",
-            ),
-            (
-                "{type=\"prohibited\"}",
-                c.msg_get_prohibited,
-                "msgGetProhibited",
-            ),
+            ("nomsg", c.msg_get_no_msg, "msgGetNoMsg"),
+            ("auth", c.msg_get_auth, "msgGetAuth"),
+            ("duplicate", c.msg_get_duplicate, "msgGetDuplicate"),
+            ("prohibited", c.msg_get_prohibited, "msgGetProhibited"),
         ],
     );
-    text.counter(
-        "simplex_smp_queues_notify_created",
-        "Created queue notification credentials.",
-        c.ntf_created,
-        "ntfCreated",
-    );
-    text.counter(
-        "simplex_smp_queues_notify_new_created",
-        "Created new queues with notification credentials.",
-        c.ntf_new_created,
-        "ntfNewCreated",
-    );
-    text.counter(
-        "simplex_smp_queues_notify_deleted",
-        "Deleted queue notification credentials.",
-        c.ntf_deleted,
-        "ntfDeleted",
-    );
-    text.counter(
-        "simplex_smp_queues_notify_deleted_batch",
-        "Deleted batched queue notification credentials.",
-        c.ntf_deleted_b,
-        "ntfDeletedB",
-    );
-    text.gauge(
-        "simplex_smp_queues_notify_total1",
-        "Total number of stored queues with notification flag (first type of count).",
-        c.ntf_count,
-        "ntfCount1",
-    );
-    text.gauge(
-        "simplex_smp_queues_notify_total2",
-        "Total number of stored queues with notification flag (second type of count).",
-        entities.notifier_count,
-        "ntfCount2",
-    );
+    #[rustfmt::skip]
+    text.counters(&[
+        ("simplex_smp_queues_notify_created", "Created queue notification credentials.", c.ntf_created, "ntfCreated"),
+        ("simplex_smp_queues_notify_new_created", "Created new queues with notification credentials.", c.ntf_new_created, "ntfNewCreated"),
+        ("simplex_smp_queues_notify_deleted", "Deleted queue notification credentials.", c.ntf_deleted, "ntfDeleted"),
+        ("simplex_smp_queues_notify_deleted_batch", "Deleted batched queue notification credentials.", c.ntf_deleted_b, "ntfDeletedB"),
+    ]);
+    #[rustfmt::skip]
+    text.gauges(&[
+        ("simplex_smp_queues_notify_total1", "Total number of stored queues with notification flag (first type of count).", c.ntf_count, "ntfCount1"),
+        ("simplex_smp_queues_notify_total2", "Total number of stored queues with notification flag (second type of count).", entities.notifier_count, "ntfCount2"),
+    ]);
 }
 
 fn notifications(text: &mut Exposition, data: &ServerStatsData) {
     let c = &data.counters;
     text.raw("# Notifications (server)\n# ----------------------\n\n");
-    text.counter(
-        "simplex_smp_messages_ntf_successes",
-        "Successful events with notification messages (to ntf server). ",
-        c.msg_ntfs,
-        "msgNtfs",
-    );
-    text.counter(
-        "simplex_smp_messages_ntf_successes_batch",
-        "Successful batched events with notification messages (to ntf server). ",
-        c.msg_ntfs_b,
-        "msgNtfsB",
-    );
-    text.metric(
+    #[rustfmt::skip]
+    text.counters(&[
+        ("simplex_smp_messages_ntf_successes", "Successful events with notification messages (to ntf server). ", c.msg_ntfs, "msgNtfs"),
+        ("simplex_smp_messages_ntf_successes_batch", "Successful batched events with notification messages (to ntf server). ", c.msg_ntfs_b, "msgNtfsB"),
+    ]);
+    text.counter_by_type(
         "simplex_smp_messages_ntf_errors",
         "Error events with notification messages (to ntf server). ",
-        "counter",
         &[
-            ("{type=\"nosub\"}", c.msg_ntf_no_sub, "msgNtfNoSub"),
-            ("{type=\"lost\"}", c.msg_ntf_lost, "msgNtfLost"),
-            ("{type=\"expired\"}", c.msg_ntf_expired, "msgNtfExpired"),
+            ("nosub", c.msg_ntf_no_sub, "msgNtfNoSub"),
+            ("lost", c.msg_ntf_lost, "msgNtfLost"),
+            ("expired", c.msg_ntf_expired, "msgNtfExpired"),
         ],
     );
-    text.counter(
-        "simplex_smp_subscription_ntf_requests",
-        "Subscription requests with notification flag (from ntf server). ",
-        c.ntf_sub,
-        "ntfSub",
-    );
-    text.counter(
-        "simplex_smp_subscription_ntf_requests_batch",
-        "Batched subscription requests with notification flag (from ntf server). ",
-        c.ntf_sub_b,
-        "ntfSubB",
-    );
-    text.metric(
+    #[rustfmt::skip]
+    text.counters(&[
+        ("simplex_smp_subscription_ntf_requests", "Subscription requests with notification flag (from ntf server). ", c.ntf_sub, "ntfSub"),
+        ("simplex_smp_subscription_ntf_requests_batch", "Batched subscription requests with notification flag (from ntf server). ", c.ntf_sub_b, "ntfSubB"),
+    ]);
+    text.counter_by_type(
         "simplex_smp_subscribtion_ntf_errors",
         "Subscription errors with notification flag (from ntf server). ",
-        "counter",
         &[
-            ("{type=\"auth\"}", c.ntf_sub_auth, "ntfSubAuth"),
-            (
-                "{type=\"duplicate\"}",
-                c.ntf_sub_duplicate,
-                "ntfSubDuplicate",
-            ),
+            ("auth", c.ntf_sub_auth, "ntfSubAuth"),
+            ("duplicate", c.ntf_sub_duplicate, "ntfSubDuplicate"),
         ],
     );
 }
@@ -499,17 +381,17 @@ fn relays(text: &mut Exposition, data: &ServerStatsData) {
                 .collect::<Vec<_>>()
         };
         let name = format!("simplex_smp_relay_{kind}_requests");
-        relay_metric(
-            text,
+        text.metric(
             &name,
             requests_help,
+            "counter",
             &by_source(|p| p.requests, "pRequests"),
         );
         let name = format!("simplex_smp_relay_{kind}_successes");
-        relay_metric(
-            text,
+        text.metric(
             &name,
             successes_help,
+            "counter",
             &by_source(|p| p.successes, "pSuccesses"),
         );
         let mut errors = Vec::new();
@@ -524,7 +406,7 @@ fn relays(text: &mut Exposition, data: &ServerStatsData) {
             }
         }
         let name = format!("simplex_smp_relay_{kind}_errors");
-        relay_metric(text, &name, errors_help, &errors);
+        text.metric(&name, errors_help, "counter", &errors);
     }
     text.counter(
         "simplex_smp_relay_messages_received",
@@ -534,40 +416,15 @@ fn relays(text: &mut Exposition, data: &ServerStatsData) {
     );
 }
 
-fn relay_metric(text: &mut Exposition, name: &str, help: &str, samples: &[(String, i64, String)]) {
-    let samples: Vec<(&str, i64, &str)> = samples
-        .iter()
-        .map(|(labels, value, comment)| (labels.as_str(), *value, comment.as_str()))
-        .collect();
-    text.metric(name, help, "counter", &samples);
-}
-
 fn services(text: &mut Exposition, data: &ServerStatsData, entities: &EntityCounts) {
     text.raw("# Services\n# --------\n");
-    text.gauge(
-        "simplex_smp_rcv_services_count",
-        "The count of receiving services.",
-        entities.rcv_service_count,
-        "rcvServiceCount",
-    );
-    text.gauge(
-        "simplex_smp_rcv_services_queues_count",
-        "The count of queues associated with receiving services.",
-        entities.rcv_service_queues_count,
-        "rcv.rcvServiceQueuesCount",
-    );
-    text.gauge(
-        "simplex_smp_ntf_services_count",
-        "The count of notification services.",
-        entities.ntf_service_count,
-        "ntfServiceCount",
-    );
-    text.gauge(
-        "simplex_smp_ntf_services_queues_count",
-        "The count of queues associated with notification services.",
-        entities.ntf_service_queues_count,
-        "ntfServiceQueuesCount",
-    );
+    #[rustfmt::skip]
+    text.gauges(&[
+        ("simplex_smp_rcv_services_count", "The count of receiving services.", entities.rcv_service_count, "rcvServiceCount"),
+        ("simplex_smp_rcv_services_queues_count", "The count of queues associated with receiving services.", entities.rcv_service_queues_count, "rcv.rcvServiceQueuesCount"),
+        ("simplex_smp_ntf_services_count", "The count of notification services.", entities.ntf_service_count, "ntfServiceCount"),
+        ("simplex_smp_ntf_services_queues_count", "The count of queues associated with notification services.", entities.ntf_service_queues_count, "ntfServiceQueuesCount"),
+    ]);
     service_metrics(text, &data.rcv_services, "rcv", "receiving");
     service_metrics(text, &data.ntf_services, "ntf", "notification");
 }

@@ -39,18 +39,11 @@ pub(super) fn info(text: &mut Exposition, metrics: &ServerMetrics, live: &RealTi
     text.header("simplex_smp_clients_total", "Clients", "gauge");
     text.sample("simplex_smp_clients_total", live.clients_count, None);
     text.raw("\n");
-    text.gauge(
-        "simplex_smp_delivered_total",
-        "Total SMP subscriptions with delivered messages",
-        live.delivered_subs.subs_count,
-        "delivered.subsCount",
-    );
-    text.gauge(
-        "simplex_smp_delivered_clients_total",
-        "Subscribed clients",
-        live.delivered_subs.sub_clients_count,
-        "delivered.subClientsCount",
-    );
+    #[rustfmt::skip]
+    text.gauges(&[
+        ("simplex_smp_delivered_total", "Total SMP subscriptions with delivered messages", live.delivered_subs.subs_count, "delivered.subsCount"),
+        ("simplex_smp_delivered_clients_total", "Subscribed clients", live.delivered_subs.sub_clients_count, "delivered.subClientsCount"),
+    ]);
     let histogram = "simplex_smp_delivery_ack_confirmed_time";
     let confirmed = c.msg_recv + c.msg_recv_get;
     text.header(
@@ -93,13 +86,9 @@ pub(super) fn info(text: &mut Exposition, metrics: &ServerMetrics, live: &RealTi
         &live.delivered_times,
     );
     text.raw("\n");
-    text.gauge(
-        "simplex_smp_delivery_ack_time_max",
-        "Max time to confirm message delivery",
-        live.delivered_times.max_time,
-        "delivered.maxTime",
-    );
-    let lines: [(&str, &str, i64, &str); 11] = [
+    #[rustfmt::skip]
+    text.gauges(&[
+        ("simplex_smp_delivery_ack_time_max", "Max time to confirm message delivery", live.delivered_times.max_time, "delivered.maxTime"),
         ("simplex_smp_subscribtion_total", "Total SMP subscriptions", live.smp_subs.subs_count, "smp.subsCount"),
         ("simplex_smp_subscribtion_clients_total", "Subscribed clients", live.smp_subs.sub_clients_count, "smp.subClientsCount"),
         ("simplex_smp_subscribtion_services_total", "Subscribed services, first counting method", live.smp_subs.sub_services_count, "smp.subServicesCount"),
@@ -111,10 +100,7 @@ pub(super) fn info(text: &mut Exposition, metrics: &ServerMetrics, live: &RealTi
         ("simplex_smp_loaded_queues_open_journal_count", "Total opened queue journals (0 for memory storage)", live.loaded_counts.open_journal_count, "loadedCounts.openJournalCount"),
         ("simplex_smp_loaded_queues_queue_lock_count", "Total queue locks (0 for memory storage)", live.loaded_counts.queue_lock_count, "loadedCounts.queueLockCount"),
         ("simplex_smp_loaded_queues_ntf_lock_count", "Total notifier locks (0 for memory/journal storage)", live.loaded_counts.notifier_lock_count, "loadedCounts.notifierLockCount"),
-    ];
-    for (name, help, value, comment) in lines {
-        text.gauge(name, help, value, comment);
-    }
+    ]);
     // The file ends without the blank line that follows every other metric.
     if text.out.ends_with("\n\n") {
         text.out.pop();
