@@ -35,7 +35,7 @@ pub enum FailureClass {
     /// The queue file could not be read, parsed or written.
     QueueFile = 12,
     /// `--via`: the proxy answered `ERR PROXY …` (it could not reach, verify or use the
-    /// destination, or refused the password), or cannot proxy at all.
+    /// destination, or refused the password).
     Proxy = 13,
 }
 
@@ -55,8 +55,8 @@ Exit codes:
   10  protocol error: another ERR from the server, unexpected or undecodable response
   11  no message (smp queue recv)
   12  queue file unreadable, invalid or not writable
-  13  --via: the proxy failed (ERR PROXY …: destination unreachable, wrong identity,
-      proxy password, no session) or cannot act as a proxy";
+  13  --via: the proxy failed (ERR PROXY …: destination unreachable or with another
+      identity, proxy password, no session)";
 
 impl FailureClass {
     pub fn exit_code(self) -> u8 {
