@@ -34,6 +34,22 @@ impl Random {
     }
 }
 
+/// User plus system CPU seconds from a `/proc/.../stat` file (fields 14 and 15, in clock ticks
+/// of 1/100 s), 0 if unreadable.
+fn cpu_seconds(stat: &str) -> f64 {
+    std::fs::read_to_string(stat)
+        .ok()
+        .and_then(|text| {
+            // The command name (field 2) may hold spaces: count fields after its `)`.
+            let after = text.rsplit_once(')')?.1;
+            let fields: Vec<&str> = after.split_whitespace().collect();
+            let user: f64 = fields.get(11)?.parse().ok()?;
+            let system: f64 = fields.get(12)?.parse().ok()?;
+            Some((user + system) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn resident_kib() -> u64 {
     status_kib("VmRSS:")
 }
@@ -105,9 +121,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let file_bytes = std::fs::metadata(&path)?.len();
     let before = resident_kib();
     let store = QueueStore::new();
+    let (process_cpu, thread_cpu) = (
+        cpu_seconds("/proc/self/stat"),
+        cpu_seconds("/proc/thread-self/stat"),
+    );
     let started = Instant::now();
     let report = replay_store_log(&path, &store, DamagePolicy::Strict)?;
     let elapsed = started.elapsed();
+    let process_cpu = cpu_seconds("/proc/self/stat") - process_cpu;
+    let thread_cpu = cpu_seconds("/proc/thread-self/stat") - thread_cpu;
     let after = resident_kib();
     let counts = store.counts();
     let bytes_per_queue =
@@ -123,6 +145,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "replay: {:.2} s ({:.0} lines/s)",
         elapsed.as_secs_f64(),
         report.lines as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "replay CPU: {process_cpu:.2} s in all threads, {thread_cpu:.2} s in the applying thread"
     );
     println!("VmRSS before: {before} KiB, after: {after} KiB");
     println!("resident bytes per queue: {bytes_per_queue:.1}");

@@ -11,6 +11,7 @@ use crate::queue_store::StoreError;
 use crate::record::{
     NotifierCreds, QueueParty, QueueRecord, QueueStatus, ServiceParty, ServiceRecord,
 };
+use hashbrown::hash_table::{Entry, VacantEntry};
 use hashbrown::HashTable;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
@@ -401,6 +402,31 @@ impl IdHashes {
     }
 }
 
+/// Where `id` (hashed to `hash`) goes in `party`'s index `table`, or `Duplicate` if it is there.
+fn vacant<'t>(
+    table: &'t mut HashTable<u32>,
+    slots: &Slab,
+    hasher: &RandomState,
+    (party, id, hash): (QueueParty, &[u8], u64),
+) -> Result<VacantEntry<'t, u32>, StoreError> {
+    let entry = table.entry(
+        hash,
+        |&other| slots.get(other).and_then(|slot| key_of(slot, party)) == Some(id),
+        |&other| {
+            hasher.hash_one(
+                slots
+                    .get(other)
+                    .and_then(|slot| key_of(slot, party))
+                    .unwrap_or_default(),
+            )
+        },
+    );
+    match entry {
+        Entry::Vacant(entry) => Ok(entry),
+        Entry::Occupied(_) => Err(StoreError::Duplicate),
+    }
+}
+
 /// `addQueue_`: adds the packed queue `slot` (its ids hashed into `hashes` by the same hasher),
 /// or fails with `Duplicate` when any of its recipient, sender, notifier or link ids is taken.
 pub(crate) fn add_queue(
@@ -408,36 +434,57 @@ pub(crate) fn add_queue(
     slot: Slot,
     hashes: &IdHashes,
 ) -> Result<Applied, StoreError> {
-    let ids = [
-        (
-            QueueParty::Recipient,
-            Some(slot.recipient_id()),
-            Some(hashes.recipient),
-        ),
-        (
-            QueueParty::Sender,
-            Some(slot.sender_id()),
-            Some(hashes.sender),
-        ),
-        (QueueParty::Notifier, slot.notifier_id(), hashes.notifier),
-        (QueueParty::Link, slot.link_id(), hashes.link),
-    ];
-    for (party, id, hash) in ids {
-        if let (Some(id), Some(hash)) = (id, hash) {
-            if inner.find_hashed(party, id, hash).is_some() {
-                return Err(StoreError::Duplicate);
-            }
-        }
+    let Inner {
+        slots,
+        hasher,
+        recipients,
+        senders,
+        notifiers,
+        links,
+        ..
+    } = inner;
+    let number = u32::try_from(slots.len()).ok();
+    // One probe each for the recipient and sender ids: finding them absent also finds where they
+    // go. (The tables may grow here even when the queue is then refused; that changes nothing.)
+    let recipient = vacant(
+        recipients,
+        slots,
+        hasher,
+        (QueueParty::Recipient, slot.recipient_id(), hashes.recipient),
+    )?;
+    let sender = vacant(
+        senders,
+        slots,
+        hasher,
+        (QueueParty::Sender, slot.sender_id(), hashes.sender),
+    )?;
+    let find =
+        |table: &HashTable<u32>, party: QueueParty, id: Option<&[u8]>, hash: Option<u64>| match (
+            id, hash,
+        ) {
+            (Some(id), Some(hash)) => table
+                .find(hash, |&other| {
+                    slots.get(other).and_then(|slot| key_of(slot, party)) == Some(id)
+                })
+                .is_some(),
+            _ => false,
+        };
+    if find(
+        notifiers,
+        QueueParty::Notifier,
+        slot.notifier_id(),
+        hashes.notifier,
+    ) || find(links, QueueParty::Link, slot.link_id(), hashes.link)
+    {
+        return Err(StoreError::Duplicate);
     }
+    let number = number.ok_or_else(|| StoreError::Log("queue store is full".to_owned()))?;
+    recipient.insert(number);
+    sender.insert(number);
     let rcv_service = slot.rcv_service_id().cloned();
     let notifier_service = slot.notifier_service_id().cloned();
-    let number = inner
-        .slots
-        .push(slot)
-        .ok_or_else(|| StoreError::Log("queue store is full".to_owned()))?;
+    slots.push(slot);
     for (party, hash) in [
-        (QueueParty::Recipient, Some(hashes.recipient)),
-        (QueueParty::Sender, Some(hashes.sender)),
         (QueueParty::Notifier, hashes.notifier),
         (QueueParty::Link, hashes.link),
     ] {

@@ -121,26 +121,24 @@ fn apply_in_order<T, E>(
 
 /// The reader: chunks of whole lines; the final chunk holds whatever follows the last `\n`.
 fn read_chunks(mut input: impl Read, chunks_tx: &SyncSender<Chunk>) -> io::Result<()> {
+    // The start of a line that did not end in the last chunk read (never holds a `\n`).
     let mut carry = Vec::new();
     let mut index = 0;
     loop {
         let mut bytes = std::mem::take(&mut carry);
         let start = bytes.len();
-        bytes.resize(start + CHUNK, 0);
-        let mut filled = start;
-        while filled < bytes.len() {
-            match input.read(&mut bytes[filled..]) {
-                Ok(0) => break,
-                Ok(count) => filled += count,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(error),
-            }
-        }
-        bytes.truncate(filled);
-        let at_end = filled < start + CHUNK;
+        bytes.reserve(CHUNK);
+        // Reads into the spare capacity (no zeroing first), retrying interrupted reads.
+        let read = (&mut input).take(CHUNK as u64).read_to_end(&mut bytes)?;
+        let at_end = read < CHUNK;
         if !at_end {
-            match bytes.iter().rposition(|byte| *byte == b'\n') {
-                Some(last) => carry = bytes.split_off(last + 1),
+            match bytes[start..].iter().rposition(|byte| *byte == b'\n') {
+                Some(last) => {
+                    let rest = &bytes[start + last + 1..];
+                    carry = Vec::with_capacity(rest.len() + CHUNK);
+                    carry.extend_from_slice(rest);
+                    bytes.truncate(start + last + 1);
+                }
                 // One line longer than a chunk: keep reading it.
                 None => {
                     carry = bytes;
