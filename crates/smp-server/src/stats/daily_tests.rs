@@ -9,29 +9,6 @@ const WEDNESDAY: u64 = 19_725 * DAY;
 /// 2024-01-01 00:00 UTC, a Monday and the 1st.
 const MONDAY_FIRST: u64 = 19_723 * DAY;
 
-fn proxy(first: i64) -> ProxyStatsData {
-    ProxyStatsData {
-        requests: first,
-        successes: first + 1,
-        errors_connect: first + 2,
-        errors_compat: first + 3,
-        errors_other: first + 4,
-    }
-}
-
-fn service(first: i64) -> ServiceStatsData {
-    ServiceStatsData {
-        assoc_new: first,
-        assoc_duplicate: first + 1,
-        assoc_updated: first + 2,
-        assoc_removed: first + 3,
-        sub_count: first + 4,
-        sub_duplicate: first + 5,
-        sub_queues: first + 6,
-        sub_end: first + 7,
-    }
-}
-
 /// Counters whose value is their CSV column number.
 fn numbered_stats(from_time: Duration) -> ServerStats {
     let counters = ServerCountersData {
@@ -86,12 +63,12 @@ fn numbered_stats(from_time: Duration) -> ServerStats {
     let data = ServerStatsData {
         from_time,
         counters,
-        p_relays: proxy(20),
-        p_relays_own: proxy(25),
-        p_msg_fwds: proxy(30),
-        p_msg_fwds_own: proxy(35),
-        rcv_services: service(81),
-        ntf_services: service(89),
+        p_relays: ProxyStatsData::numbered(20),
+        p_relays_own: ProxyStatsData::numbered(25),
+        p_msg_fwds: ProxyStatsData::numbered(30),
+        p_msg_fwds_own: ProxyStatsData::numbered(35),
+        rcv_services: ServiceStatsData::numbered(81),
+        ntf_services: ServiceStatsData::numbered(89),
     };
     let stats = ServerStats::default();
     stats.set(&data, &Default::default());
@@ -149,7 +126,7 @@ fn row_resets_period_counters_only() {
         (c.q_blocked, c.ntf_new_created, c.msg_sent_block),
         (0, 1001, 1002)
     );
-    assert_eq!(stats.rcv_services.data(), service(81));
+    assert_eq!(stats.rcv_services.data(), ServiceStatsData::numbered(81));
     assert_eq!(stats.p_relays.data(), ProxyStatsData::default());
     let zeroed = ServerCountersData {
         q_count: 15,

@@ -33,19 +33,6 @@ fn proxy(
     ]
 }
 
-fn service(first: i64) -> ServiceStatsData {
-    ServiceStatsData {
-        assoc_new: first,
-        assoc_duplicate: first + 1,
-        assoc_updated: first + 2,
-        assoc_removed: first + 3,
-        sub_count: first + 4,
-        sub_duplicate: first + 5,
-        sub_queues: first + 6,
-        sub_end: first + 7,
-    }
-}
-
 fn numbered_metrics() -> ServerMetrics {
     let counters = ServerCountersData {
         q_created: 101,
@@ -105,8 +92,8 @@ fn numbered_metrics() -> ServerMetrics {
             p_relays_own,
             p_msg_fwds,
             p_msg_fwds_own,
-            rcv_services: service(179),
-            ntf_services: service(187),
+            rcv_services: ServiceStatsData::numbered(179),
+            ntf_services: ServiceStatsData::numbered(187),
         },
         active_queues: (110, 111, 112),
         active_queues_ntf: (113, 114, 115),

@@ -92,6 +92,20 @@ macro_rules! counter_group {
                 $( self.$field.set(data.$field); )*
             }
         }
+
+        #[cfg(test)]
+        impl $data {
+            /// Test values: the fields numbered `first`, `first + 1`, … in declaration order.
+            pub fn numbered(first: i64) -> $data {
+                let mut next = first;
+                $data {
+                    $( $field: {
+                        next += 1;
+                        next - 1
+                    }, )*
+                }
+            }
+        }
     };
 }
 
