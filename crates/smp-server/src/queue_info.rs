@@ -3,6 +3,7 @@
 //! toMsgInfo`). Informational only: clients display it. Fields are written in the reference's
 //! order, absent optional fields are omitted.
 
+use crate::stats::time::iso8601;
 use base64::Engine;
 use std::fmt::Write;
 
@@ -77,50 +78,13 @@ impl QueueInfo {
                 out,
                 ",\"qiMsg\":{{\"msgId\":\"{}\",\"msgTs\":\"{}\",\"msgType\":\"{}\"}}",
                 base64(&head.msg_id),
-                utc_time(head.timestamp),
+                iso8601(head.timestamp),
                 if head.is_quota { "quota" } else { "message" }
             );
         }
         out.push('}');
         out
     }
-}
-
-/// Aeson's `UTCTime` form: `YYYY-MM-DDTHH:MM:SS[.fraction]Z`, fraction without trailing zeros.
-pub fn utc_time(since_epoch: std::time::Duration) -> String {
-    let seconds = since_epoch.as_secs();
-    let days = i64::try_from(seconds / 86_400).unwrap_or(0);
-    let of_day = seconds % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let mut out = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        of_day / 3600,
-        of_day / 60 % 60,
-        of_day % 60
-    );
-    let nanos = since_epoch.subsec_nanos();
-    if nanos != 0 {
-        let fraction = format!("{nanos:09}");
-        out.push('.');
-        out.push_str(fraction.trim_end_matches('0'));
-    }
-    out.push('Z');
-    out
-}
-
-/// Proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let mp = (5 * day_of_year + 2) / 153;
-    let day = u32::try_from(day_of_year - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let month = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
@@ -162,19 +126,6 @@ mod tests {
                 r#"{"qiSnd":true,"qiNtf":false,"qiSub":{"qSubThread":"noSub","qDelivered":"+/8="},"#,
                 r#""qiSize":2,"qiMsg":{"msgId":"AQID","msgTs":"2023-11-14T22:13:20.12Z","msgType":"quota"}}"#
             )
-        );
-    }
-
-    #[test]
-    fn utc_dates() {
-        assert_eq!(utc_time(Duration::ZERO), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            utc_time(Duration::from_secs(951_782_400)),
-            "2000-02-29T00:00:00Z"
-        );
-        assert_eq!(
-            utc_time(Duration::new(4_102_444_799, 1)),
-            "2099-12-31T23:59:59.000000001Z"
         );
     }
 }

@@ -162,6 +162,16 @@ mod tests {
             "1970-01-01T00:00:01.5Z"
         );
         assert_eq!(iso8601_date(time), "2025-06-01");
+        // Aeson's `UTCTime` JSON form (the `msgTs` of `INFO`) is the same text.
+        assert_eq!(iso8601(Duration::ZERO), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            iso8601(Duration::from_secs(951_782_400)),
+            "2000-02-29T00:00:00Z"
+        );
+        assert_eq!(
+            iso8601(Duration::new(4_102_444_799, 1)),
+            "2099-12-31T23:59:59.000000001Z"
+        );
     }
 
     #[test]
