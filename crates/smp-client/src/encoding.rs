@@ -60,19 +60,16 @@ mod tests {
         TransmissionParams::new(Version(version), (0xc8..=0xe7).collect())
     }
 
+    /// A transmission without authorization at `version`.
+    fn unsigned(version: u16, corr_id: &CorrId, entity_id: &EntityId, command: &[u8]) -> Vec<u8> {
+        encode_transmission(&params(version), None, corr_id, entity_id, None, command).unwrap()
+    }
+
     #[test]
     fn ping_transmission_v7() {
         // Spec §9.1: 00 | 18 c0..d7 | 00 | "PING".
         let corr_id = CorrId::new((0xc0..=0xd7).collect::<Vec<u8>>()).unwrap();
-        let bytes = encode_transmission(
-            &params(7),
-            None,
-            &corr_id,
-            &EntityId::empty(),
-            None,
-            b"PING",
-        )
-        .unwrap();
+        let bytes = unsigned(7, &corr_id, &EntityId::empty(), b"PING");
         let mut expected = vec![0x00, 0x18];
         expected.extend(0xc0..=0xd7u8);
         expected.push(0x00);
@@ -84,15 +81,7 @@ mod tests {
     #[test]
     fn v6_sends_the_session_id() {
         let corr_id = CorrId::from([1u8; 24]);
-        let bytes = encode_transmission(
-            &params(6),
-            None,
-            &corr_id,
-            &EntityId::empty(),
-            None,
-            b"PING",
-        )
-        .unwrap();
+        let bytes = unsigned(6, &corr_id, &EntityId::empty(), b"PING");
         assert_eq!(bytes.len(), 64);
         assert_eq!(&bytes[..2], &[0x00, 0x20]);
         assert_eq!(&bytes[2..34], (0xc8..=0xe7).collect::<Vec<u8>>().as_slice());
@@ -161,15 +150,12 @@ mod tests {
 
     #[test]
     fn unauthorized_v16_has_no_service_marker() {
-        let bytes = encode_transmission(
-            &params(18),
-            None,
+        let bytes = unsigned(
+            18,
             &CorrId::from([1u8; 24]),
             &EntityId::from([2u8; 24]),
-            None,
             b"SEND T hi",
-        )
-        .unwrap();
+        );
         assert_eq!(bytes[0], 0);
         assert_eq!(bytes[1], 24);
     }
