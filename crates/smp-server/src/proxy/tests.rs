@@ -125,3 +125,37 @@ async fn relay_connections_are_bounded() {
         .unwrap_err();
     assert_eq!(text(&error.error), "PROXY BROKER NETWORK");
 }
+
+#[tokio::test]
+async fn a_silent_destination_times_out_without_holding_up_others() {
+    let agent = Arc::new(ProxyAgent::new(ProxySettings {
+        connect_timeout: Duration::from_millis(300),
+        ..ProxySettings::default()
+    }));
+    // Accepts TCP and then says nothing: the TLS handshake never completes.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let slow = {
+        let agent = Arc::clone(&agent);
+        tokio::spawn(async move { agent.connect(&server("127.0.0.1", silent_port)).await })
+    };
+    // Meanwhile another destination is tried and answered on its own.
+    let down = agent
+        .connect(&server("127.0.0.1", closed_port()))
+        .await
+        .unwrap_err();
+    assert_eq!(text(&down.error), "PROXY BROKER NETWORK");
+    assert!(!slow.is_finished());
+    // A connect timeout is a network error (`PCENetworkError NETimeoutError`, which goes on the
+    // wire as plain `NETWORK`); `BROKER TIMEOUT` is for a response that does not come.
+    let error = slow.await.unwrap().unwrap_err();
+    assert_eq!(text(&error.error), "PROXY BROKER NETWORK");
+    assert!(error.temporary);
+    holder.abort();
+}
