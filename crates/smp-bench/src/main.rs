@@ -156,6 +156,14 @@ fn mib(bytes: Option<u64>) -> String {
     })
 }
 
+/// `total` shared out over `operations` (at least one), with `precision` decimals and `unit`;
+/// `n/a` when the total is unknown.
+fn per_operation(total: Option<f64>, operations: f64, precision: usize, unit: &str) -> String {
+    total.map_or("n/a".into(), |total| {
+        format!("{:.*} {unit}", precision, total / operations.max(1.0))
+    })
+}
+
 fn print_load(label: &str, result: &LoadResult, floor: &Floor) {
     let latency = &result.latency;
     let ms = |micros: u64| micros as f64 / 1000.0;
@@ -267,10 +275,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     result.completed,
                     result.seconds,
                     result.failed,
-                    result.server_cpu_seconds.map_or("n/a".into(), |cpu| format!(
-                        "{:.2} ms per handshake",
-                        cpu * 1000.0 / result.completed.max(1) as f64
-                    ))
+                    per_operation(
+                        result.server_cpu_seconds.map(|cpu| cpu * 1000.0),
+                        result.completed as f64,
+                        2,
+                        "ms per handshake"
+                    )
                 );
             }
         }
@@ -296,10 +306,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 result.subscribed,
                 result.subscribe_seconds,
                 result.sub_errors,
-                result.subscribe_cpu_seconds.map_or("n/a".into(), |cpu| format!(
-                    "{:.1} µs per SUB",
-                    cpu * 1e6 / result.subscribed.max(1) as f64
-                ))
+                per_operation(
+                    result.subscribe_cpu_seconds.map(|cpu| cpu * 1e6),
+                    result.subscribed as f64,
+                    1,
+                    "µs per SUB"
+                )
             );
             println!(
                 "server RSS: before {}, idle queues {}, subscribed {}; {} per idle queue",
@@ -329,10 +341,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 result
                     .bytes_per_connection()
                     .map_or("n/a".into(), |b| format!("{:.1} KiB", b / 1024.0)),
-                result.client_rss_delta.map_or("n/a".into(), |b| format!(
-                    "{:.1} KiB",
-                    b as f64 / 1024.0 / result.opened.max(1) as f64
-                ))
+                per_operation(
+                    result.client_rss_delta.map(|b| b as f64 / 1024.0),
+                    result.opened as f64,
+                    1,
+                    "KiB"
+                )
             );
         }
         Command::Replay { queues } => {
