@@ -33,12 +33,15 @@ pub(super) fn info(text: &mut Exposition, metrics: &ServerMetrics, live: &RealTi
         }
         text.raw("\n");
     }
-    text.header("simplex_smp_threads_total", "Threads", "gauge");
-    text.sample("simplex_smp_threads_total", live.threads_count, None);
-    text.raw("\n");
-    text.header("simplex_smp_clients_total", "Clients", "gauge");
-    text.sample("simplex_smp_clients_total", live.clients_count, None);
-    text.raw("\n");
+    // Gauges without a comment line.
+    for (name, help, value) in [
+        ("simplex_smp_threads_total", "Threads", live.threads_count),
+        ("simplex_smp_clients_total", "Clients", live.clients_count),
+    ] {
+        text.header(name, help, "gauge");
+        text.sample(name, value, None);
+        text.raw("\n");
+    }
     #[rustfmt::skip]
     text.gauges(&[
         ("simplex_smp_delivered_total", "Total SMP subscriptions with delivered messages", live.delivered_subs.subs_count, "delivered.subsCount"),
@@ -64,28 +67,20 @@ pub(super) fn info(text: &mut Exposition, metrics: &ServerMetrics, live: &RealTi
         None,
     );
     text.raw("\n");
-    text.header(
+    bucket_sums(
+        text,
         "simplex_smp_delivery_ack_confirmed_count",
         "Counts for confirmed deliveries",
         "counter",
+        &metrics.ack_times,
     );
     bucket_sums(
         text,
-        "simplex_smp_delivery_ack_confirmed_count",
-        &metrics.ack_times,
-    );
-    text.raw("\n");
-    text.header(
         "simplex_smp_delivery_ack_pending_count",
         "Counts for pending delivery",
         "gauge",
-    );
-    bucket_sums(
-        text,
-        "simplex_smp_delivery_ack_pending_count",
         &live.delivered_times,
     );
-    text.raw("\n");
     #[rustfmt::skip]
     text.gauges(&[
         ("simplex_smp_delivery_ack_time_max", "Max time to confirm message delivery", live.delivered_times.max_time, "delivered.maxTime"),
@@ -125,9 +120,11 @@ fn time_buckets(text: &mut Exposition, metric: &str, times: &TimeBuckets) {
     }
 }
 
-/// Sums per period label (`Prometheus` binding `showBucketSums`). Quirk kept for identical
-/// output: the reference selects buckets whose **count** (not time) lies in the period.
-fn bucket_sums(text: &mut Exposition, metric: &str, times: &TimeBuckets) {
+/// A metric of sums per period label (`Prometheus` binding
+/// `showBucketSums`), followed by a blank line. Quirk kept for identical output: the reference
+/// selects buckets whose **count** (not time) lies in the period.
+fn bucket_sums(text: &mut Exposition, metric: &str, help: &str, kind: &str, times: &TimeBuckets) {
+    text.header(metric, help, kind);
     for (min, max) in [
         (0, 60),
         (60, 300),
@@ -147,4 +144,5 @@ fn bucket_sums(text: &mut Exposition, metric: &str, times: &TimeBuckets) {
         };
         text.sample(&format!("{metric}{{period=\"{period}\"}}"), sum, None);
     }
+    text.raw("\n");
 }
