@@ -23,6 +23,7 @@ use smp_proto::command::QueueLinkData;
 use smp_proto::error::{BlockingInfo, ErrorType};
 use smp_proto::ids::EntityId;
 use smp_proto::keys::AuthKey;
+use std::sync::mpsc;
 
 /// Why a store operation failed; [`ErrorType::from`] gives the wire error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,6 +66,9 @@ pub struct EntityCounts {
 
 /// Queues encoded per thread and step when writing a snapshot.
 const SNAPSHOT_PART: usize = 4096;
+
+/// The snapshot lines of one part and how many records they are.
+type EncodedPart = (Vec<u8>, usize);
 
 /// The queue store shared by all connections.
 #[derive(Default)]
@@ -492,33 +496,40 @@ impl QueueStore {
             }
             (out, records)
         };
+        // Encoder `w` encodes parts w, w + workers, ... ahead into its own small channel; this
+        // thread takes the parts from the encoders in turn and writes them, so writing overlaps
+        // encoding and at most a few parts per encoder wait in memory.
         let workers = workers.max(1);
-        for round in live.chunks(SNAPSHOT_PART * workers) {
-            let parts: Vec<(Vec<u8>, usize)> = std::thread::scope(|scope| {
-                let mut pieces = round.chunks(SNAPSHOT_PART);
-                let first = pieces.next().unwrap_or_default();
-                let others: Vec<_> = pieces
-                    .map(|piece| {
-                        let thread = std::thread::Builder::new().name("smp-snapshot".into());
-                        (piece, thread.spawn_scoped(scope, move || encode(piece)))
-                    })
-                    .collect();
-                let mut parts = vec![encode(first)];
-                for (piece, spawned) in others {
-                    parts.push(match spawned.map(|thread| thread.join()) {
-                        Ok(Ok(part)) => part,
-                        Ok(Err(payload)) => std::panic::resume_unwind(payload),
-                        // No thread to be had: encode here.
-                        Err(_) => encode(piece),
-                    });
-                }
-                parts
-            });
-            for (bytes, records) in parts {
+        let parts: Vec<&[(u64, u32)]> = live.chunks(SNAPSHOT_PART).collect();
+        std::thread::scope(|scope| {
+            let encoders: Vec<Option<mpsc::Receiver<EncodedPart>>> = (0..workers)
+                .map(|worker| {
+                    let (sender, receiver) = mpsc::sync_channel(1);
+                    let (parts, encode) = (&parts, &encode);
+                    std::thread::Builder::new()
+                        .name("smp-snapshot".into())
+                        .spawn_scoped(scope, move || {
+                            for part in parts.iter().skip(worker).step_by(workers) {
+                                if sender.send(encode(part)).is_err() {
+                                    return;
+                                }
+                            }
+                        })
+                        .ok()
+                        .map(|_| receiver)
+                })
+                .collect();
+            for (index, part) in parts.iter().enumerate() {
+                // No thread to be had (or it died, which the scope reports): encode here.
+                let (bytes, records) = encoders
+                    .get(index % workers)
+                    .and_then(|encoder| encoder.as_ref()?.recv().ok())
+                    .unwrap_or_else(|| encode(part));
                 write(&bytes)?;
                 count += records;
             }
-        }
+            Ok(())
+        })?;
         Ok(count)
     }
 
