@@ -10,7 +10,9 @@ mod common;
 
 use std::time::Duration;
 
-use common::client::{body_of, contact_with_link, invitation_with_link, new_unsubscribed_queue};
+use common::client::{
+    assert_server_error, body_of, contact_with_link, invitation_with_link, new_unsubscribed_queue,
+};
 use common::{ServerOptions, TestServer};
 use smp_client::{
     test_server, AuthAlgorithm, AuthKeyPair, ClientOptions, EventKind, NewQueue, QueueMode,
@@ -236,11 +238,11 @@ async fn round_trip(server: &TestServer, version: u16, algorithm: AuthAlgorithm)
         None
     );
     // An unsecured SEND to a secured queue is refused.
-    let error = sender
-        .send(&queue.sender_id, None, false, b"x")
-        .await
-        .expect_err("unauthorized SEND");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    assert_server_error(
+        sender.send(&queue.sender_id, None, false, b"x").await,
+        "unauthorized SEND",
+        "AUTH",
+    );
 }
 
 #[tokio::test]
@@ -309,11 +311,7 @@ async fn deletion_sends_deld_to_the_other_subscriber() {
             .expect("DELD event");
         assert_eq!(event.entity_id, queue.recipient_id, "v{version}");
         assert_eq!(event.kind, expected, "v{version}");
-        let error = subscriber
-            .subscribe(&queue)
-            .await
-            .expect_err("SUB after DEL");
-        assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+        assert_server_error(subscriber.subscribe(&queue).await, "SUB after DEL", "AUTH");
     }
 }
 
@@ -340,15 +338,18 @@ async fn get_and_ack_without_subscription() {
     );
     assert_eq!(reader.get(&queue).await.expect("GET"), None);
     // SUB after GET in the same connection is prohibited.
-    let error = reader.subscribe(&queue).await.expect_err("SUB after GET");
-    assert_eq!(error.server_error().as_deref(), Some("CMD PROHIBITED"));
+    assert_server_error(
+        reader.subscribe(&queue).await,
+        "SUB after GET",
+        "CMD PROHIBITED",
+    );
     // Suspended queues refuse SEND.
     owner.suspend(&queue).await.expect("OFF");
-    let error = sender
-        .send(&queue.sender_id, None, false, b"two")
-        .await
-        .expect_err("SEND to an OFF queue");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    assert_server_error(
+        sender.send(&queue.sender_id, None, false, b"two").await,
+        "SEND to an OFF queue",
+        "AUTH",
+    );
     let info = owner.queue_info(&queue).await.expect("QUE");
     assert!(info.contains("qiSize"), "{info}");
 }
@@ -366,11 +367,11 @@ async fn quota_of_128_and_the_marker() {
             .unwrap_or_else(|error| panic!("SEND {index}: {error}"));
     }
     for _ in 0..2 {
-        let error = sender
-            .send(&queue.sender_id, None, false, b"over")
-            .await
-            .expect_err("SEND over quota");
-        assert_eq!(error.server_error().as_deref(), Some("QUOTA"));
+        assert_server_error(
+            sender.send(&queue.sender_id, None, false, b"over").await,
+            "SEND over quota",
+            "QUOTA",
+        );
     }
     recipient.subscribe(&queue).await.expect("SUB");
     let mut message = recipient.receive(&queue).await.expect("first MSG");
@@ -464,11 +465,11 @@ async fn short_links() {
     assert_eq!(link.fixed_data, b"fixed");
     assert_eq!(link.user_data, b"user");
     // LGET is for contact queues only.
-    let error = sender
-        .link_get(&link_id)
-        .await
-        .expect_err("LGET on invitation");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    assert_server_error(
+        sender.link_get(&link_id).await,
+        "LGET on invitation",
+        "AUTH",
+    );
     // Contact address: client-chosen link id, LSET replaces the user data, LDEL removes it.
     let contact = owner
         .create_queue(contact_with_link(
@@ -488,11 +489,11 @@ async fn short_links() {
     let data = sender.link_get(&contact_link).await.expect("LGET");
     assert_eq!(data.user_data, b"new profile");
     owner.delete_link(&contact).await.expect("LDEL");
-    let error = sender
-        .link_get(&contact_link)
-        .await
-        .expect_err("LGET after LDEL");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    assert_server_error(
+        sender.link_get(&contact_link).await,
+        "LGET after LDEL",
+        "AUTH",
+    );
 }
 
 #[tokio::test]
@@ -566,18 +567,20 @@ async fn message_size_limits_and_authorization_errors() {
     let client = server.connect_at(18).await;
     let queue = client.create_queue(NewQueue::default()).await.expect("NEW");
     // A recipient command without authorization.
-    let error = client
-        .request_raw(&queue.recipient_id, None, b"SUB")
-        .await
-        .expect_err("SUB without key");
-    assert_eq!(error.server_error().as_deref(), Some("CMD NO_AUTH"));
+    assert_server_error(
+        client.request_raw(&queue.recipient_id, None, b"SUB").await,
+        "SUB without key",
+        "CMD NO_AUTH",
+    );
     // Signed with a key the queue does not have.
     let stranger = AuthKeyPair::generate(AuthAlgorithm::Ed25519).expect("key");
-    let error = client
-        .request_raw(&queue.recipient_id, Some(&stranger), b"SUB")
-        .await
-        .expect_err("SUB with a foreign key");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    assert_server_error(
+        client
+            .request_raw(&queue.recipient_id, Some(&stranger), b"SUB")
+            .await,
+        "SUB with a foreign key",
+        "AUTH",
+    );
     // KEY with one key, then another: the sender key never changes.
     let first = AuthKeyPair::generate(AuthAlgorithm::Ed25519).expect("key");
     client
@@ -588,11 +591,11 @@ async fn message_size_limits_and_authorization_errors() {
         .secure(&queue, first.public_key())
         .await
         .expect("the same KEY again");
-    let error = client
-        .secure(&queue, stranger.public_key())
-        .await
-        .expect_err("a different KEY");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    assert_server_error(
+        client.secure(&queue, stranger.public_key()).await,
+        "a different KEY",
+        "AUTH",
+    );
     // SKEY is for messaging queues only.
     let contact = client
         .create_queue(NewQueue {
@@ -601,9 +604,9 @@ async fn message_size_limits_and_authorization_errors() {
         })
         .await
         .expect("NEW contact");
-    let error = client
-        .secure_by_sender(&contact.sender_id, &stranger)
-        .await
-        .expect_err("SKEY on a contact queue");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    assert_server_error(
+        client.secure_by_sender(&contact.sender_id, &stranger).await,
+        "SKEY on a contact queue",
+        "AUTH",
+    );
 }

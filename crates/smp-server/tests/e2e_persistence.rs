@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::time::{Duration, Instant};
 
-use common::client::{contact_with_link, new_unsubscribed_queue, take};
+use common::client::{assert_server_error, contact_with_link, new_unsubscribed_queue, take};
 use common::{ServerOptions, TestServer};
 use smp_client::{AuthAlgorithm, AuthKeyPair, NewQueue, RecipientQueue, SmpClient};
 use smp_proto::ids::EntityId;
@@ -73,11 +73,13 @@ async fn create_everything(client: &SmpClient) -> Created {
 /// secured queues (to be found after the next restart).
 async fn check_and_send(client: &SmpClient, created: &Created, message: &[u8]) {
     // The sender key survived: unsigned SEND is refused, signed SEND accepted.
-    let error = client
-        .send(&created.secured.sender_id, None, false, b"unsigned")
-        .await
-        .expect_err("unsigned SEND to a secured queue");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    assert_server_error(
+        client
+            .send(&created.secured.sender_id, None, false, b"unsigned")
+            .await,
+        "unsigned SEND to a secured queue",
+        "AUTH",
+    );
     client
         .send(
             &created.secured.sender_id,

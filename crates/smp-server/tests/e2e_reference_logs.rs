@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::engine::general_purpose::URL_SAFE;
 use base64::Engine;
-use common::client::body_of;
+use common::client::{assert_server_error, body_of};
 use common::TestServer;
 use smp_client::{AuthKeyPair, NotifierCredentials, QueueMode, RecipientQueue};
 use smp_proto::crypto::X25519KeyPair;
@@ -247,11 +247,11 @@ async fn hand_written_reference_logs_load_and_serve() {
         client.ack(&queue_a, &message.msg_id).await.expect("ACK");
     }
     assert_eq!(client.get(&queue_a).await.expect("GET"), None);
-    let error = client
-        .send(&a_sender_id, None, false, b"unsigned")
-        .await
-        .expect_err("secured");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    assert_server_error(
+        client.send(&a_sender_id, None, false, b"unsigned").await,
+        "secured",
+        "AUTH",
+    );
     let notifier = NotifierCredentials {
         notifier_id: EntityId::from(a_notifier_id),
         notifier_key: AuthKeyPair::ed25519_from_seed(&[52; 32]),
@@ -307,11 +307,13 @@ async fn hand_written_reference_logs_load_and_serve() {
     assert!(text.starts_with("BLOCKED"), "{text}");
 
     // F deleted, G's notifier removed, H's link removed.
-    let error = client
-        .send(&EntityId::from(f.sender_id), None, false, b"to F")
-        .await
-        .expect_err("deleted");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    assert_server_error(
+        client
+            .send(&EntityId::from(f.sender_id), None, false, b"to F")
+            .await,
+        "deleted",
+        "AUTH",
+    );
     let g_notifier = NotifierCredentials {
         notifier_id: EntityId::from(g_notifier_id),
         notifier_key: g_notifier_key,
@@ -319,16 +321,16 @@ async fn hand_written_reference_logs_load_and_serve() {
         server_ntf_dh_key: *X25519KeyPair::from_secret_bytes([68; 32]).public_key(),
         shared_secret: smp_proto::crypto::DhSecret([64; 32]),
     };
-    let error = client
-        .subscribe_notifications(&g_notifier)
-        .await
-        .expect_err("NDELETE");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
-    let error = client
-        .link_get(&EntityId::from(h_link))
-        .await
-        .expect_err("LDELETE");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    assert_server_error(
+        client.subscribe_notifications(&g_notifier).await,
+        "NDELETE",
+        "AUTH",
+    );
+    assert_server_error(
+        client.link_get(&EntityId::from(h_link)).await,
+        "LDELETE",
+        "AUTH",
+    );
     drop(client);
 
     // The compacted log is in the reference syntax (`QueueRec` field order).

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::client::{body_of, new_unsubscribed_queue};
+use common::client::{assert_server_error, body_of, new_unsubscribed_queue};
 use common::TestServer;
 
 #[tokio::test]
@@ -38,6 +38,5 @@ async fn queues_and_messages_survive_a_graceful_restart() {
     drop(client);
     server.restart();
     let client = server.connect().await;
-    let error = client.get(&queue).await.expect_err("deleted queue");
-    assert_eq!(error.server_error().as_deref(), Some("AUTH"));
+    assert_server_error(client.get(&queue).await, "deleted queue", "AUTH");
 }

@@ -2,7 +2,8 @@
 //! queues created without a subscription, and message bodies.
 
 use smp_client::{
-    ClientOptions, LinkRequest, NewQueue, QueueMode, RcvMsgBody, RecipientQueue, SmpClient,
+    ClientOptions, ClientResult, LinkRequest, NewQueue, QueueMode, RcvMsgBody, RecipientQueue,
+    SmpClient,
 };
 use smp_proto::address::ServerAddress;
 
@@ -79,4 +80,15 @@ pub fn contact_with_link(link_id: &[u8], fixed_data: &[u8], user_data: &[u8]) ->
         }),
         ..NewQueue::default()
     }
+}
+
+/// `result` is the server's error `expected` (`what` names the request in a failure message).
+#[track_caller]
+pub fn assert_server_error<T: std::fmt::Debug>(
+    result: ClientResult<T>,
+    what: &str,
+    expected: &str,
+) {
+    let error = result.expect_err(what);
+    assert_eq!(error.server_error().as_deref(), Some(expected), "{what}");
 }
