@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::client::{body_of, contact_with_link, invitation_with_link, new_unsubscribed_queue};
 use common::{ServerOptions, TestServer};
 use smp_client::{
-    AuthAlgorithm, AuthKeyPair, ClientError, NewQueue, ProxiedRelay, ProxyClientError, SmpClient,
+    AuthAlgorithm, AuthKeyPair, ClientError, NewQueue, ProxiedRelay, ProxyClientError,
+    RecipientQueue, SmpClient,
 };
 use smp_proto::address::{BasicAuth, SmpServer};
 use smp_proto::codec::Encode;
@@ -43,6 +44,28 @@ async fn proxy_session() -> (TestServer, TestServer, SmpClient, SmpClient, Proxi
     (proxy, destination, recipient, sender, relay)
 }
 
+/// SEND of `body` from `sender` through its proxy's `relay` session (signed with `key` when
+/// given), answered by the destination, then MSG with that body at `recipient`.
+async fn send_via_proxy(
+    sender: &SmpClient,
+    relay: &ProxiedRelay,
+    key: Option<&AuthKeyPair>,
+    recipient: &SmpClient,
+    queue: &RecipientQueue,
+    body: &[u8],
+) {
+    sender
+        .proxy_send(relay, &queue.sender_id, key, false, body)
+        .await
+        .expect("SEND via proxy")
+        .expect("SEND answered by the relay");
+    let message = recipient
+        .receive(queue)
+        .await
+        .expect("MSG on the destination");
+    assert_eq!(body_of(&message.body), body);
+}
+
 #[tokio::test]
 async fn send_through_the_proxy_and_receive_on_the_destination() {
     let (_proxy, _destination, recipient, sender, relay) = proxy_session().await;
@@ -60,22 +83,15 @@ async fn send_through_the_proxy_and_receive_on_the_destination() {
             .await
             .expect("SKEY via proxy")
             .expect("SKEY answered by the relay");
-        sender
-            .proxy_send(
-                &relay,
-                &queue.sender_id,
-                Some(&sender_key),
-                false,
-                b"via proxy",
-            )
-            .await
-            .expect("SEND via proxy")
-            .expect("SEND answered by the relay");
-        let message = recipient
-            .receive(&queue)
-            .await
-            .expect("MSG on the destination");
-        assert_eq!(body_of(&message.body), b"via proxy");
+        send_via_proxy(
+            &sender,
+            &relay,
+            Some(&sender_key),
+            &recipient,
+            &queue,
+            b"via proxy",
+        )
+        .await;
         // The relay's own errors come back through the proxy (`PCEProtocolError`).
         let error = sender
             .proxy_send(&relay, &queue.sender_id, None, false, b"unsigned")
@@ -116,19 +132,15 @@ async fn short_link_commands_through_the_proxy() {
         .expect("LKEY via proxy")
         .expect("LKEY answered by the relay");
     assert_eq!(data.fixed_data, b"fixed");
-    sender
-        .proxy_send(
-            &relay,
-            &invitation.sender_id,
-            Some(&sender_key),
-            false,
-            b"hi",
-        )
-        .await
-        .expect("SEND after LKEY")
-        .expect("SEND answered");
-    let message = owner.receive(&invitation).await.expect("MSG");
-    assert_eq!(body_of(&message.body), b"hi");
+    send_via_proxy(
+        &sender,
+        &relay,
+        Some(&sender_key),
+        &owner,
+        &invitation,
+        b"hi",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -161,13 +173,7 @@ async fn all_clients_of_the_proxy_share_one_relay_session() {
         .await
         .expect("NEW");
     let other = proxy.connect().await;
-    other
-        .proxy_send(&first, &queue.sender_id, None, false, b"shared")
-        .await
-        .expect("SEND via proxy")
-        .expect("SEND answered");
-    let message = recipient.receive(&queue).await.expect("MSG");
-    assert_eq!(body_of(&message.body), b"shared");
+    send_via_proxy(&other, &first, None, &recipient, &queue, b"shared").await;
     // Concurrent proxied commands of one connection (answered out of order by the proxy).
     let queues = {
         let mut queues = Vec::new();
@@ -322,13 +328,7 @@ async fn restarts_of_the_proxy_and_the_destination() {
         .proxy_connect(&target, None)
         .await
         .expect("PRXY again");
-    client
-        .proxy_send(&relay, &queue.sender_id, None, false, b"fresh")
-        .await
-        .expect("SEND")
-        .expect("answered");
-    let message = recipient.receive(&queue).await.expect("MSG");
-    assert_eq!(body_of(&message.body), b"fresh");
+    send_via_proxy(&client, &relay, None, &recipient, &queue, b"fresh").await;
     // The destination restarts: the proxy notices its connection closed and the next PRXY
     // opens a new one (polled; no timing is asserted).
     destination.restart();
@@ -349,11 +349,13 @@ async fn restarts_of_the_proxy_and_the_destination() {
         .create_queue(NewQueue::default())
         .await
         .expect("NEW");
-    client
-        .proxy_send(&renewed, &queue.sender_id, None, false, b"after restart")
-        .await
-        .expect("SEND")
-        .expect("answered");
-    let message = recipient.receive(&queue).await.expect("MSG");
-    assert_eq!(body_of(&message.body), b"after restart");
+    send_via_proxy(
+        &client,
+        &renewed,
+        None,
+        &recipient,
+        &queue,
+        b"after restart",
+    )
+    .await;
 }
