@@ -44,6 +44,11 @@ async fn proxy_session() -> (TestServer, TestServer, SmpClient, SmpClient, Proxi
     (proxy, destination, recipient, sender, relay)
 }
 
+/// The proxy's answer to a forwarded command for a session it does not have.
+fn no_session() -> ProxyClientError {
+    ProxyClientError::Protocol(ErrorType::Proxy(Box::new(ProxyError::NoSession)))
+}
+
 /// SEND of `body` from `sender` through its proxy's `relay` session (signed with `key` when
 /// given), answered by the destination, then MSG with that body at `recipient`.
 async fn send_via_proxy(
@@ -259,12 +264,7 @@ async fn unreachable_or_impostor_destinations_are_broker_errors() {
         )
         .await
         .expect("answered by the proxy");
-    assert_eq!(
-        answer,
-        Err(ProxyClientError::Protocol(ErrorType::Proxy(Box::new(
-            ProxyError::NoSession
-        ))))
-    );
+    assert_eq!(answer, Err(no_session()));
 }
 
 #[tokio::test]
@@ -318,12 +318,7 @@ async fn restarts_of_the_proxy_and_the_destination() {
         .proxy_send(&relay, &queue.sender_id, None, false, b"stale")
         .await
         .expect("answered by the proxy");
-    assert_eq!(
-        answer,
-        Err(ProxyClientError::Protocol(ErrorType::Proxy(Box::new(
-            ProxyError::NoSession
-        ))))
-    );
+    assert_eq!(answer, Err(no_session()));
     let relay = client
         .proxy_connect(&target, None)
         .await
