@@ -83,11 +83,7 @@ impl CorrId {
 
     /// `Crypto.cbNonce`: the first 24 bytes, right-padded with zeros when shorter.
     pub fn to_nonce(&self) -> [u8; 24] {
-        let mut nonce = [0u8; 24];
-        let bytes = self.as_bytes();
-        let length = bytes.len().min(24);
-        nonce[..length].copy_from_slice(&bytes[..length]);
-        nonce
+        crate::crypto::CbNonce::from_prefix(self.as_bytes()).0
     }
 }
 

@@ -6,6 +6,7 @@
 //! that every `MSG` has the same length) is applied by the caller with `smp_proto::crypto`.
 
 use smp_proto::codec::Writer;
+use smp_proto::crypto::CbNonce;
 use smp_proto::ids::MsgId;
 
 /// Largest plaintext `MSG` body (`Protocol.hs: MaxRcvMessageLen`).
@@ -56,11 +57,7 @@ pub fn notification_meta(msg_id: &MsgId, timestamp: i64) -> Vec<u8> {
 
 /// The nonce of a message's encryption: its id, padded or cut to 24 bytes (`cbNonce msgId`).
 pub fn message_nonce(msg_id: &MsgId) -> [u8; 24] {
-    let mut nonce = [0u8; 24];
-    let bytes = msg_id.as_bytes();
-    let length = bytes.len().min(24);
-    nonce[..length].copy_from_slice(&bytes[..length]);
-    nonce
+    CbNonce::from_prefix(msg_id.as_bytes()).0
 }
 
 #[cfg(test)]
