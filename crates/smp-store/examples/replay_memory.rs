@@ -155,11 +155,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The reference's start compacts right after the replay; the old file is only renamed.
         std::fs::remove_file(&path)?;
         let compacted = directory.path().join("smp-server-store.log.compacted");
+        let process_cpu = cpu_seconds("/proc/self/stat");
         let started = Instant::now();
         let records = write_snapshot(&compacted, &store)?;
         let elapsed = started.elapsed();
+        let process_cpu = cpu_seconds("/proc/self/stat") - process_cpu;
         println!(
-            "compaction: {:.2} s ({records} records, {:.1} MiB, fsynced)",
+            "compaction: {:.2} s, CPU {process_cpu:.2} s ({records} records, {:.1} MiB, fsynced)",
             elapsed.as_secs_f64(),
             std::fs::metadata(&compacted)?.len() as f64 / 1_048_576.0
         );

@@ -19,6 +19,7 @@ use std::fs::{self, File, OpenOptions};
 use std::hash::RandomState;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::SystemTime;
 
 /// When to fsync the store log after appending.
@@ -333,18 +334,54 @@ fn preview(line: &[u8]) -> String {
 /// (`writeQueueStore`). Returns the number of records.
 pub fn write_snapshot(path: &Path, store: &QueueStore) -> Result<usize, StoreLogError> {
     let file = File::create(path).map_err(io_error(path))?;
-    let mut out = BufWriter::with_capacity(1 << 16, file);
     // Lines are encoded on every core, written here in order.
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    let count = store
-        .write_snapshot_lines(workers, |bytes| out.write_all(bytes))
-        .map_err(io_error(path))?;
-    let file = out
-        .into_inner()
-        .map_err(|error| io_error(path)(error.into_error()))?;
+    let early = file.try_clone().map_err(io_error(path))?;
+    let count = std::thread::scope(|scope| {
+        // Another thread flushes what is written so far to the disk while encoding goes on, so
+        // that little is left for the final fsync. Its errors fail the snapshot like the final
+        // fsync's would: both use one open file, whose error a later fsync would not repeat.
+        let (ready, written) = mpsc::sync_channel::<()>(1);
+        let syncer = std::thread::Builder::new()
+            .name("smp-snapshot-sync".into())
+            .spawn_scoped(scope, move || -> io::Result<()> {
+                for () in written {
+                    early.sync_data()?;
+                }
+                Ok(())
+            })
+            .ok();
+        let mut out = BufWriter::with_capacity(1 << 16, &file);
+        let mut unsynced = 0;
+        let count: io::Result<usize> = store.write_snapshot_lines(workers, |bytes| {
+            out.write_all(bytes)?;
+            unsynced += bytes.len();
+            if unsynced >= SNAPSHOT_SYNC_STEP {
+                unsynced = 0;
+                out.flush()?;
+                // When a flush is still running, the next one covers these bytes too.
+                let _ = ready.try_send(());
+            }
+            Ok(())
+        });
+        let flushed = out.flush();
+        drop(ready);
+        let synced = syncer.map_or(Ok(()), |syncer| {
+            syncer
+                .join()
+                .unwrap_or_else(|payload| std::panic::resume_unwind(payload))
+        });
+        let count = count?;
+        flushed?;
+        synced.map(|()| count)
+    })
+    .map_err(io_error(path))?;
     file.sync_all().map_err(io_error(path))?;
     Ok(count)
 }
+
+/// Bytes of a snapshot written between the flushes to disk that run while it is being written.
+const SNAPSHOT_SYNC_STEP: usize = 32 << 20;
 
 fn sync_directory(path: &Path) -> Result<(), StoreLogError> {
     let directory = path
