@@ -490,3 +490,97 @@ proptest! {
         prop_assert_eq!(again.counts(), live.counts());
     }
 }
+
+/// A `CREATE` line for queue `n` (ids from `n`'s bytes), with a notifier when asked.
+fn create_line(n: u32, notifier: bool) -> String {
+    let id = |space: u8| {
+        let mut bytes = [space; 24];
+        bytes[..4].copy_from_slice(&n.to_be_bytes());
+        b64(&bytes)
+    };
+    let mut line = format!(
+        "CREATE rid={} rk={ED1} rdh={DH1} sid={} sk= queue_mode=M",
+        id(1),
+        id(2)
+    );
+    if notifier {
+        line.push_str(&format!(" notifier={} {X3} {DH4}", id(3)));
+    }
+    line.push_str(" updated_at=1749945600\n");
+    line
+}
+
+#[test]
+fn estimate_samples_the_whole_file() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("smp-server-store.log");
+    // The first fifth of the queues have notifiers (longer lines), then every third line is a
+    // change rather than a queue.
+    let mut text = String::new();
+    for n in 0..6000u32 {
+        text.push_str(&create_line(n, n < 1200));
+        if n >= 1200 && n % 2 == 0 {
+            text.push_str(&format!("DELETE {}\n", i(1)));
+        }
+    }
+    std::fs::write(&path, &text).unwrap();
+    let estimate = estimate_entities(&File::open(&path).unwrap());
+    // Sampling error: a quarter either way at most, here.
+    let near =
+        |estimate: usize, truth: usize| estimate >= truth * 3 / 4 && estimate <= truth * 5 / 4;
+    assert!(near(estimate.queues, 6000), "{estimate:?}");
+    assert!(near(estimate.notifiers, 1200), "{estimate:?}");
+    assert_eq!(estimate.links, 0);
+    std::fs::write(&path, "").unwrap();
+    assert_eq!(
+        estimate_entities(&File::open(&path).unwrap()),
+        Estimate::default()
+    );
+}
+
+#[test]
+fn failures_across_many_chunks_keep_their_line_numbers() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("smp-server-store.log");
+    // Several chunks of lines; a duplicate queue, a change to a missing queue and an unknown
+    // record far apart, and a torn last line.
+    let mut text = String::new();
+    let mut line = 0;
+    let (mut duplicate_line, mut missing_line, mut unknown_line) = (0, 0, 0);
+    for n in 0..8000u32 {
+        text.push_str(&create_line(n, n % 10 == 0));
+        line += 1;
+        match n {
+            3000 => {
+                text.push_str(&create_line(17, false));
+                line += 1;
+                duplicate_line = line;
+            }
+            5000 => {
+                text.push_str(&format!("SUSPEND {}\n", i(200)));
+                line += 1;
+                missing_line = line;
+            }
+            7000 => {
+                text.push_str("RENAME x y\n");
+                line += 1;
+                unknown_line = line;
+            }
+            _ => {}
+        }
+    }
+    text.push_str("CREATE rid=AAAA");
+    std::fs::write(&path, &text).unwrap();
+    assert!(text.len() > 3 << 19, "more than three chunks");
+    let store = QueueStore::new();
+    let report = replay_store_log(&path, &store, DamagePolicy::Strict).unwrap();
+    assert_eq!(report.lines, line + 1);
+    assert_eq!(report.torn_tail.unwrap().line, line + 1);
+    let failed: Vec<usize> = report.failed_changes.iter().map(|f| f.line).collect();
+    assert_eq!(failed, vec![duplicate_line, missing_line]);
+    assert!(report.failed_changes[0].message.starts_with("CREATE: "));
+    let skipped: Vec<usize> = report.skipped_lines.iter().map(|s| s.line).collect();
+    assert_eq!(skipped, vec![unknown_line]);
+    let counts = store.counts();
+    assert_eq!((counts.queues, counts.notifiers), (8000, 800));
+}
