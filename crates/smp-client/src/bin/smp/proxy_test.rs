@@ -18,15 +18,14 @@
 use std::time::Duration;
 
 use smp_client::{
-    AuthAlgorithm, AuthKeyPair, ClientOptions, NewQueue, ProxiedRelay, RcvMsgBody, RecipientQueue,
-    SmpClient,
+    AuthAlgorithm, AuthKeyPair, ClientOptions, NewQueue, ProxiedRelay, RecipientQueue, SmpClient,
 };
 use smp_proto::address::ServerAddress;
 use smp_proto::command::QueueMode;
 use smp_proto::version::Version;
 
 use crate::failure::{classify, classify_proxy, Failure, FailureClass};
-use crate::server_test::{address_for_display, format_time, probe, Steps};
+use crate::server_test::{address_for_display, format_time, probe, receive_and_ack, Steps};
 
 /// Longest wait for closing both connections.
 const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -260,30 +259,5 @@ async fn deliver(
         "Destination {}:",
         address_for_display(destination)
     ));
-    let received = steps
-        .run("receive message (MSG)", async {
-            let message = recipient
-                .receive(queue)
-                .await
-                .map_err(|error| classify(&error, false))?;
-            match &message.body {
-                RcvMsgBody::Message { body, .. } if body == text.as_bytes() => {
-                    Ok((message, "decrypted, content matches".to_string()))
-                }
-                other => Err(Failure::new(
-                    FailureClass::Protocol,
-                    format!("received a different message: {other:?}"),
-                )),
-            }
-        })
-        .await?;
-    steps
-        .run("acknowledge (ACK)", async {
-            recipient
-                .ack(queue, &received.msg_id)
-                .await
-                .map_err(|error| classify(&error, false))?;
-            Ok(((), String::new()))
-        })
-        .await
+    receive_and_ack(steps, recipient, queue, &text).await
 }

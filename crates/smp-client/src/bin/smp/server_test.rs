@@ -293,10 +293,29 @@ async fn exchange(steps: &mut Steps, client: &SmpClient) -> Result<(), Failure> 
             Ok(((), format!("{} bytes", text.len())))
         })
         .await?;
+    receive_and_ack(steps, client, &queue, &text).await?;
+    steps
+        .run("delete queue (DEL)", async {
+            client
+                .delete(&queue)
+                .await
+                .map_err(|error| classify(&error, false))?;
+            Ok(((), String::new()))
+        })
+        .await
+}
+
+/// Receives the test message on `queue`, checks it decrypts to `text`, and acknowledges it.
+pub async fn receive_and_ack(
+    steps: &mut Steps,
+    recipient: &SmpClient,
+    queue: &smp_client::RecipientQueue,
+    text: &str,
+) -> Result<(), Failure> {
     let received = steps
         .run("receive message (MSG)", async {
-            let message = client
-                .receive(&queue)
+            let message = recipient
+                .receive(queue)
                 .await
                 .map_err(|error| classify(&error, false))?;
             match &message.body {
@@ -312,17 +331,8 @@ async fn exchange(steps: &mut Steps, client: &SmpClient) -> Result<(), Failure> 
         .await?;
     steps
         .run("acknowledge (ACK)", async {
-            client
-                .ack(&queue, &received.msg_id)
-                .await
-                .map_err(|error| classify(&error, false))?;
-            Ok(((), String::new()))
-        })
-        .await?;
-    steps
-        .run("delete queue (DEL)", async {
-            client
-                .delete(&queue)
+            recipient
+                .ack(queue, &received.msg_id)
                 .await
                 .map_err(|error| classify(&error, false))?;
             Ok(((), String::new()))
