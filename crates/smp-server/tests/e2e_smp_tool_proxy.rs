@@ -1,5 +1,6 @@
-//! The `smp` tool (crate `smp-client`) with private message routing, against real `smp-server`
-//! processes on loopback: `smp test <destination> --via <proxy>` passes with two servers and
+//! The `smp` tool (crate `smp-client`) against real `smp-server` processes on loopback: the
+//! direct `smp test` passes (and fails with its exit code on a wrong fingerprint); with private
+//! message routing, `smp test <destination> --via <proxy>` passes with two servers and
 //! `smp queue send --via` delivers a message that `smp queue recv` reads on the destination;
 //! a proxy that needs a password, and a destination that is down, fail with exit code 13 and
 //! the reference's `ERR PROXY …` code named.
@@ -79,6 +80,37 @@ fn address_with_password(server: &TestServer, password: &str) -> String {
         server.fingerprint(),
         server.port()
     )
+}
+
+#[test]
+fn direct_server_test() {
+    let server = TestServer::start();
+    let output = smp(&["test", &server.address()]);
+    let shown = text(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{shown}\n{}",
+        server.output()
+    );
+    for line in [
+        "ok    TLS + server identity",
+        "ok    create queue (NEW)",
+        "ok    receive message (MSG)",
+        "decrypted, content matches",
+        "Server test passed",
+    ] {
+        assert!(shown.contains(line), "missing {line:?} in\n{shown}");
+    }
+    // Another server's fingerprint: the identity check fails, nothing is sent.
+    let other = TestServer::start();
+    let impostor = format!("smp://{}@127.0.0.1:{}", other.fingerprint(), server.port());
+    let output = smp(&["test", &impostor]);
+    let shown = text(&output);
+    // Exit code 7: fingerprint mismatch (docs/smp-tool.md).
+    assert_eq!(output.status.code(), Some(7), "{shown}");
+    assert!(shown.contains("fingerprint"), "{shown}");
+    assert!(!shown.contains("create queue"), "{shown}");
 }
 
 #[test]
