@@ -11,8 +11,8 @@ use smp_proto::ids::{EntityId, MsgId};
 use smp_proto::transmission::TransmissionParams;
 use smp_proto::version::Version;
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::mpsc;
 
 /// One encoded server transmission (`authorization = 00`, corrId, entityId, message).
@@ -80,6 +80,25 @@ pub struct Delivered {
     pub at: i64,
 }
 
+/// When a connection started and last received and sent a block, in epoch seconds
+/// (`Client.createdAt`, `rcvActiveAt`, `sndActiveAt`; the control port's `clients` report and
+/// the inactive-client check read them).
+#[derive(Debug, Default)]
+pub struct ClientActivity {
+    pub created_at: AtomicI64,
+    pub last_received: Arc<AtomicI64>,
+    pub last_sent: Arc<AtomicI64>,
+}
+
+impl ClientActivity {
+    /// Sets all three times to `now` (when the connection is established).
+    pub fn start(&self, now: i64) {
+        for time in [&self.created_at, &*self.last_received, &*self.last_sent] {
+            time.store(now, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The shared half of a connection.
 #[derive(Debug)]
 pub struct ClientHandle {
@@ -89,6 +108,7 @@ pub struct ClientHandle {
     subscriptions: Mutex<HashMap<EntityId, Sub>>,
     ntf_subscriptions: Mutex<HashSet<EntityId>>,
     send_jobs: mpsc::Sender<SendJob>,
+    activity: ClientActivity,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -120,6 +140,7 @@ impl ClientHandle {
             subscriptions: Mutex::new(HashMap::new()),
             ntf_subscriptions: Mutex::new(HashSet::new()),
             send_jobs,
+            activity: ClientActivity::default(),
         }
     }
 
@@ -170,6 +191,11 @@ impl ClientHandle {
             queues.into_keys().collect(),
             notifiers.into_iter().collect(),
         )
+    }
+
+    /// Connection and traffic times.
+    pub fn activity(&self) -> &ClientActivity {
+        &self.activity
     }
 
     /// The writer's job channel.

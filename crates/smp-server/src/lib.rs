@@ -4,6 +4,7 @@ pub mod auth;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod connection;
 pub mod delivery;
 pub mod fd_limit;

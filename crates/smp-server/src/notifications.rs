@@ -57,6 +57,16 @@ impl NtfStore {
             .collect()
     }
 
+    /// A copy of every pending notification, oldest first per notifier (for a save while
+    /// serving; nothing is removed).
+    pub fn snapshot(&self) -> Vec<(EntityId, Vec<MsgNtf>)> {
+        self.map()
+            .iter()
+            .filter(|(_, ntfs)| !ntfs.is_empty())
+            .map(|(id, ntfs)| (id.clone(), ntfs.clone()))
+            .collect()
+    }
+
     /// Removes and returns the notifier's notifications, oldest first.
     pub fn take(&self, notifier_id: &EntityId) -> Vec<MsgNtf> {
         self.map().remove(notifier_id).unwrap_or_default()
@@ -124,6 +134,19 @@ mod tests {
         store.store(&id, ntf(4, 40));
         assert_eq!(store.delete(&id), 1);
         assert!(store.is_empty());
+    }
+
+    #[test]
+    fn snapshot_copies_without_removing() {
+        let store = NtfStore::new();
+        let id = EntityId::from([1; 24]);
+        store.store(&id, ntf(1, 10));
+        store.store(&id, ntf(2, 20));
+        assert_eq!(
+            store.snapshot(),
+            [(id.clone(), vec![ntf(1, 10), ntf(2, 20)])]
+        );
+        assert_eq!(store.len(), 2);
     }
 
     #[test]

@@ -176,6 +176,23 @@ impl ServerState {
         *self.sockets.lock().unwrap_or_else(PoisonError::into_inner) = sockets;
     }
 
+    /// The connections being served, by connection number (`getServerClients`).
+    pub fn clients(&self) -> Vec<Arc<ClientHandle>> {
+        let mut clients: Vec<Arc<ClientHandle>> = self.clients_map().values().cloned().collect();
+        clients.sort_by_key(|client| client.id());
+        clients
+    }
+
+    /// Socket counters of each listening port (`Env.sockets`, `getSocketStats`).
+    pub fn socket_stats(&self) -> Vec<(String, crate::stats::metrics::SocketStats)> {
+        self.sockets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(port, counters)| (port.clone(), counters.snapshot()))
+            .collect()
+    }
+
     fn clients_map(&self) -> MutexGuard<'_, HashMap<ClientId, Arc<ClientHandle>>> {
         // Single map operations: a poisoned lock still holds a valid map.
         self.clients.lock().unwrap_or_else(PoisonError::into_inner)
@@ -209,13 +226,7 @@ impl ServerState {
         let threads_count = tokio::runtime::Handle::try_current()
             .map_or(0, |runtime| runtime.metrics().num_workers());
         RealTimeMetrics {
-            socket_stats: self
-                .sockets
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .iter()
-                .map(|(port, counters)| (port.clone(), counters.snapshot()))
-                .collect(),
+            socket_stats: self.socket_stats(),
             threads_count: i64::try_from(threads_count).unwrap_or(0),
             clients_count: i64::try_from(clients.len()).unwrap_or(i64::MAX),
             delivered_subs,

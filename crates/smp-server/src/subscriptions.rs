@@ -128,11 +128,16 @@ impl<C: Subscriber> SubscriptionHub<C> {
 
     /// Number of distinct connections holding subscriptions (`subClients`).
     pub fn client_count(&self) -> usize {
+        self.client_ids().len()
+    }
+
+    /// The distinct connections holding subscriptions, in ascending order (`subClients`).
+    pub fn client_ids(&self) -> Vec<ClientId> {
         let subscribers = lock(&self.subscribers);
         let mut clients: Vec<ClientId> = subscribers.values().map(|c| c.client_id()).collect();
         clients.sort_unstable();
         clients.dedup();
-        clients.len()
+        clients
     }
 
     /// Takes every pending event (`sendPendingEvtsThread: sendPending`); the caller sends them

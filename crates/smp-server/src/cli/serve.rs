@@ -7,6 +7,7 @@ use std::time::Duration;
 use smp_proto::version::VersionRange;
 use smp_server::clock::SystemClock;
 use smp_server::config::Config;
+use smp_server::control::{self, save::SaveTargets, ControlContext, ControlSettings};
 use smp_server::listener::ListenerSettings;
 use smp_server::persistence::{self, StorePaths};
 use smp_server::proxy::ProxySettings;
@@ -79,6 +80,25 @@ pub async fn serve(
         }
         return Ok(());
     }
+    let control = match config.transport.control_port {
+        Some(port) => Some(
+            start_control_port(
+                port,
+                ControlContext::new(
+                    Arc::clone(&state),
+                    Arc::clone(&backend),
+                    &control_settings(config, port),
+                    SaveTargets {
+                        paths: paths.clone(),
+                        stats_log: stats_log.cloned(),
+                    },
+                ),
+                shutdown.clone(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let mut stats_tasks = CriticalTasks::new(shutdown.clone());
     stats_tasks.spawn(
         "statistics",
@@ -100,6 +120,10 @@ pub async fn serve(
     let served = smp_server::server::run(Arc::clone(&state), settings, shutdown.clone()).await;
     shutdown.cancel();
     let served = served.and(stats_tasks.join().await);
+    if let Some(control) = control {
+        // Control sessions end before the final save (a `save` may still be writing).
+        let _ = control.await;
+    }
     let saved = persistence::save(&state, &backend, &paths);
     if let Some(path) = stats_log {
         if let Err(error) = stats::persist::save(path, &state.stats) {
@@ -107,6 +131,37 @@ pub async fn serve(
         }
     }
     served.and(saved)
+}
+
+/// `[TRANSPORT] control_port` with the `[AUTH]` passwords and block quota.
+fn control_settings(config: &Config, port: u16) -> ControlSettings {
+    let password = |value: &Option<smp_server::config::BasicAuth>| {
+        value
+            .as_ref()
+            .map(|password| password.as_str().as_bytes().to_vec())
+    };
+    ControlSettings {
+        port,
+        admin_password: password(&config.auth.control_port_admin_password),
+        user_password: password(&config.auth.control_port_user_password),
+        daily_block_queue_quota: config.auth.daily_block_queue_quota,
+    }
+}
+
+/// Binds the control port on 127.0.0.1 (a taken port stops the start) and serves it until
+/// `shutdown`.
+async fn start_control_port(
+    port: u16,
+    context: ControlContext,
+    shutdown: CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let listener = control::bind(port).await?;
+    tracing::info!("control port listening on 127.0.0.1:{port}");
+    Ok(tokio::spawn(control::serve(
+        listener,
+        Arc::new(context),
+        shutdown,
+    )))
 }
 
 /// The persistent files (`Server/Main.hs: iniStoreCfg`, `restoreMessagesFile`): the store log

@@ -125,9 +125,9 @@ pub async fn serve_connection<S>(
         server_key: handshake.server_session_key,
         session_secret,
     });
-    let now = state.clock.seconds();
-    let last_received = Arc::new(AtomicI64::new(now));
-    let last_sent = Arc::new(AtomicI64::new(now));
+    client.activity().start(state.clock.seconds());
+    let last_received = Arc::clone(&client.activity().last_received);
+    let last_sent = Arc::clone(&client.activity().last_sent);
     let mut sink = BlockSink {
         writer,
         last_sent: Arc::clone(&last_sent),
