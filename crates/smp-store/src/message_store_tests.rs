@@ -8,7 +8,7 @@ pub(crate) fn message(n: u8, timestamp: i64) -> Message {
         msg_id: [n; 24],
         timestamp,
         kind: MessageKind::Message {
-            notification: n % 2 == 0,
+            notification: n.is_multiple_of(2),
             body: Arc::from(vec![n; 3]),
         },
     }

@@ -135,5 +135,5 @@ fn allowed_sender_key(key: &AuthKey, queue: &QueueRecord) -> bool {
         && queue
             .sender_key
             .as_ref()
-            .map_or(true, |existing| existing == key)
+            .is_none_or(|existing| existing == key)
 }
