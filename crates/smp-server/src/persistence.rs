@@ -1,8 +1,9 @@
 //! What survives a restart (`Server/Env/STM.hs: newEnv` → `readWriteQueueStore`; `Server.hs:
 //! processServerMessages`, `restoreServerNtfs`, `stopServer` → `saveServer`): at start the store
-//! log is replayed and compacted and appended to from then on, and the messages and pending
-//! notifications saved at the last stop are restored (then renamed `.bak`); at a graceful stop
-//! messages and notifications are saved and the store log is closed.
+//! log is replayed and appended to from then on while it is compacted in the background, and the
+//! messages and pending notifications saved at the last stop are restored (then renamed `.bak`);
+//! at a graceful stop messages and notifications are saved, and the store log is closed once its
+//! compaction (if still running) has finished.
 
 use crate::notifications::MsgNtf;
 use crate::state::ServerState;
@@ -67,7 +68,9 @@ pub fn restore(
     let now = state.clock.seconds();
     if let Some(path) = &paths.store_log {
         let system_now = UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0));
-        let (writer, report) = open_store_log(
+        // The store appends to the replayed log from here; its compaction goes on in the
+        // background (`save` waits for it).
+        let report = open_store_log(
             path,
             &backend.queues,
             paths.damage_policy(),
@@ -84,7 +87,6 @@ pub fn restore(
         if let Some(replay) = &report.replay {
             report_replay(replay);
         }
-        backend.queues.set_store_log(writer);
     }
     if let Some(path) = paths.messages.as_ref().filter(|path| path.exists()) {
         tracing::info!("restoring messages from file {}", path.display());
@@ -182,7 +184,9 @@ fn count(value: usize) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// Saves what the next start restores (`saveServer True`), then closes the store log.
+/// Saves what the next start restores (`saveServer True`), then closes the store log (after its
+/// start-up compaction, when that is still running: `--maintenance` thus exits with the log
+/// compacted, like the reference).
 pub fn save(state: &ServerState, backend: &StoreBackend, paths: &StorePaths) -> anyhow::Result<()> {
     tracing::info!("Saving server state...");
     match &paths.messages {
@@ -214,6 +218,9 @@ pub fn save(state: &ServerState, backend: &StoreBackend, paths: &StorePaths) -> 
         tracing::info!("saving notifications to file {}", path.display());
         let count = save_ntfs(path, &pending)?;
         tracing::info!("notifications saved: {count}");
+    }
+    if backend.queues.compaction_running() {
+        tracing::info!("waiting for the store log compaction to finish...");
     }
     if let Some(mut writer) = backend.queues.take_store_log() {
         writer.sync().context("closing the store log")?;

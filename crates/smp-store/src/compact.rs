@@ -6,7 +6,10 @@
 //! slot.
 //!
 //! Slots live in a [`Slab`] of fixed-size chunks (no reallocation, no doubling overshoot); the
-//! id indexes in [`crate::queue_store`] hold only slot numbers.
+//! id indexes in [`crate::queue_store`] hold only slot numbers. Chunks are shared copy-on-write,
+//! so a frozen copy of the slab (for a snapshot written in the background) costs one reference
+//! count per chunk (taken with the store locked for writing), and a change after that copies only
+//! the chunk it touches while the copy still uses it.
 
 use crate::record::{NotifierCreds, QueueRecord, QueueStatus, SECONDS_PER_DAY};
 use smp_proto::command::{QueueLinkData, QueueMode};
@@ -14,6 +17,7 @@ use smp_proto::crypto::DhSecret;
 use smp_proto::error::BlockingInfo;
 use smp_proto::ids::EntityId;
 use smp_proto::keys::AuthKey;
+use std::sync::Arc;
 
 const KEY_NONE: u8 = 0;
 const KEY_ED25519: u8 = 1;
@@ -282,10 +286,65 @@ impl Slot {
 /// Slots per chunk of the slab.
 const CHUNK: usize = 4096;
 
+/// A chunk's slots behind a reference count, shared with frozen copies.
+#[derive(Debug)]
+struct SharedChunk(Vec<Slot>);
+
+impl Clone for SharedChunk {
+    /// A copy made when a shared chunk is changed: room for a whole chunk again, so that pushing
+    /// into a copied last chunk does not reallocate.
+    fn clone(&self) -> Self {
+        let mut slots = Vec::with_capacity(CHUNK.max(self.0.len()));
+        slots.extend_from_slice(&self.0);
+        SharedChunk(slots)
+    }
+}
+
+/// One chunk of the slab: up to [`CHUNK`] slots, allocated for all of them at once; owned (no
+/// reference count to touch when changing it) until a frozen copy shares it.
+#[derive(Debug)]
+enum Chunk {
+    Owned(Vec<Slot>),
+    Shared(Arc<SharedChunk>),
+}
+
+impl Chunk {
+    fn slots(&self) -> &[Slot] {
+        match self {
+            Chunk::Owned(slots) => slots,
+            Chunk::Shared(shared) => &shared.0,
+        }
+    }
+
+    /// The slots for changing: a shared chunk becomes owned again, copied only if a frozen copy
+    /// still uses it.
+    fn owned(&mut self) -> &mut Vec<Slot> {
+        if let Chunk::Shared(shared) = self {
+            let slots = std::mem::take(&mut Arc::make_mut(shared).0);
+            *self = Chunk::Owned(slots);
+        }
+        match self {
+            Chunk::Owned(slots) => slots,
+            // Not reached: made owned just above.
+            Chunk::Shared(shared) => &mut Arc::make_mut(shared).0,
+        }
+    }
+
+    /// Shares the chunk (moving owned slots behind a reference count, without copying them).
+    fn share(&mut self) -> Chunk {
+        let shared = match std::mem::replace(self, Chunk::Owned(Vec::new())) {
+            Chunk::Owned(slots) => Arc::new(SharedChunk(slots)),
+            Chunk::Shared(shared) => shared,
+        };
+        *self = Chunk::Shared(Arc::clone(&shared));
+        Chunk::Shared(shared)
+    }
+}
+
 /// Append-only storage of slots addressed by `u32` numbers.
 #[derive(Debug, Default)]
 pub struct Slab {
-    chunks: Vec<Vec<Slot>>,
+    chunks: Vec<Chunk>,
     length: usize,
 }
 
@@ -298,15 +357,24 @@ impl Slab {
         self.length == 0
     }
 
+    /// A frozen copy, in O(chunks): every chunk is shared with it, and a later change to either
+    /// side copies the chunk it touches while the other still uses it.
+    pub fn freeze(&mut self) -> Slab {
+        Slab {
+            chunks: self.chunks.iter_mut().map(Chunk::share).collect(),
+            length: self.length,
+        }
+    }
+
     /// Appends a slot; `None` when the `u32` numbering is exhausted.
     pub fn push(&mut self, slot: Slot) -> Option<u32> {
         let number = u32::try_from(self.length).ok()?;
         match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push(slot),
+            Some(chunk) if chunk.slots().len() < CHUNK => chunk.owned().push(slot),
             _ => {
                 let mut chunk = Vec::with_capacity(CHUNK);
                 chunk.push(slot);
-                self.chunks.push(chunk);
+                self.chunks.push(Chunk::Owned(chunk));
             }
         }
         self.length += 1;
@@ -315,12 +383,16 @@ impl Slab {
 
     pub fn get(&self, number: u32) -> Option<&Slot> {
         let number = number as usize;
-        self.chunks.get(number / CHUNK)?.get(number % CHUNK)
+        self.chunks.get(number / CHUNK)?.slots().get(number % CHUNK)
     }
 
     pub fn get_mut(&mut self, number: u32) -> Option<&mut Slot> {
         let number = number as usize;
-        self.chunks.get_mut(number / CHUNK)?.get_mut(number % CHUNK)
+        let chunk = self.chunks.get_mut(number / CHUNK)?;
+        if number % CHUNK >= chunk.slots().len() {
+            return None;
+        }
+        chunk.owned().get_mut(number % CHUNK)
     }
 
     /// Makes room to number `additional` more slots without growing the chunk list.
@@ -336,9 +408,18 @@ impl Slab {
     pub fn iter(&self) -> impl Iterator<Item = (u32, &Slot)> {
         self.chunks
             .iter()
-            .flatten()
+            .flat_map(|chunk| chunk.slots().iter())
             .enumerate()
             .map(|(number, slot)| (number as u32, slot))
+    }
+
+    /// Chunks shared with a frozen copy (for tests of the copy-on-write).
+    #[cfg(test)]
+    fn shared_chunks(&self) -> usize {
+        self.chunks
+            .iter()
+            .filter(|chunk| matches!(chunk, Chunk::Shared(shared) if Arc::strong_count(shared) > 1))
+            .count()
     }
 }
 
@@ -397,5 +478,36 @@ mod tests {
         rare.status = QueueStatus::Off;
         rare.updated_at = None;
         assert_eq!(Slot::new(b"short", &rare).record(), rare);
+    }
+
+    #[test]
+    fn frozen_copy_keeps_its_slots_and_changes_copy_one_chunk() {
+        let mut slab = Slab::default();
+        for n in 0..(CHUNK as u32 * 2 + 10) {
+            slab.push(Slot::new(&n.to_be_bytes().repeat(6), &record()));
+        }
+        let frozen = slab.freeze();
+        assert_eq!(slab.shared_chunks(), 3);
+        slab.get_mut(5).unwrap().mark_deleted();
+        slab.push(Slot::new(&[7; 24], &record()));
+        // The first chunk (changed) and the last (pushed into) were copied; the middle one is
+        // still shared.
+        assert_eq!(slab.shared_chunks(), 1);
+        assert!(slab.get(5).unwrap().is_deleted());
+        assert!(!frozen.get(5).unwrap().is_deleted());
+        assert_eq!(frozen.len() + 1, slab.len());
+        assert!(frozen.get(frozen.len() as u32).is_none());
+        assert_eq!(slab.iter().count(), slab.len());
+        assert_eq!(
+            frozen.iter().filter(|(_, slot)| slot.is_deleted()).count(),
+            0
+        );
+        assert!(slab.get_mut(slab.len() as u32).is_none());
+        // Once the frozen copy is gone, a change takes a chunk back without copying it.
+        drop(frozen);
+        let before = slab.get(CHUNK as u32 + 1).unwrap() as *const Slot;
+        slab.get_mut(CHUNK as u32 + 1).unwrap().mark_deleted();
+        assert_eq!(slab.get(CHUNK as u32 + 1).unwrap() as *const Slot, before);
+        assert_eq!(slab.shared_chunks(), 0);
     }
 }

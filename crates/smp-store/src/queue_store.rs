@@ -12,18 +12,19 @@
 //! lookups through them answer `AUTH`.
 
 use crate::apply::{apply, Applied, Inner};
-use crate::compact::Slot;
+use crate::compaction::{Compaction, CompactionOutcome};
 use crate::log_record::StoreLogRecord;
 use crate::record::{
     NotifierCreds, QueueParty, QueueRecord, QueueStatus, ServiceParty, ServiceRecord,
 };
-use crate::store_log::StoreLogWriter;
+use crate::snapshot::StoreSnapshot;
+use crate::store_log::{LogMark, StoreLogWriter};
 use parking_lot::{Mutex, RwLock};
 use smp_proto::command::QueueLinkData;
 use smp_proto::error::{BlockingInfo, ErrorType};
 use smp_proto::ids::EntityId;
 use smp_proto::keys::AuthKey;
-use std::sync::mpsc;
+use std::sync::Arc;
 
 /// Why a store operation failed; [`ErrorType::from`] gives the wire error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,17 +65,17 @@ pub struct EntityCounts {
     pub notifier_service_queues: usize,
 }
 
-/// Queues encoded per thread and step when writing a snapshot.
-const SNAPSHOT_PART: usize = 4096;
-
-/// The snapshot lines of one part and how many records they are.
-type EncodedPart = (Vec<u8>, usize);
+/// The store log writer, shared between the store (appending under its write lock) and a
+/// background compaction (switching it to the compacted file).
+pub(crate) type SharedLog = Arc<Mutex<Option<StoreLogWriter>>>;
 
 /// The queue store shared by all connections.
 #[derive(Default)]
 pub struct QueueStore {
     inner: RwLock<Inner>,
-    log: Mutex<Option<StoreLogWriter>>,
+    log: SharedLog,
+    /// The background compaction of the store log started at open, until it is waited for.
+    compaction: Mutex<Option<Compaction>>,
 }
 
 impl std::fmt::Debug for QueueStore {
@@ -95,8 +96,11 @@ impl QueueStore {
         *self.log.lock() = Some(writer);
     }
 
-    /// Stops logging and returns the writer (to close it at shutdown).
+    /// Stops logging and returns the writer (to close it at shutdown), after waiting for a
+    /// compaction still running in the background to finish, so that the file it leaves is the
+    /// compacted one.
     pub fn take_store_log(&self) -> Option<StoreLogWriter> {
+        let _ = self.finish_compaction();
         self.log.lock().take()
     }
 
@@ -438,99 +442,60 @@ impl QueueStore {
 
     /// The same lines as [`QueueStore::snapshot_records`] (each record and its `\n`, in the same
     /// order), encoded on `workers` threads and handed to `write` in order, a few thousand lines
-    /// at a time. Returns the number of records. Holds the read lock throughout.
+    /// at a time. Returns the number of records. Encodes a [`QueueStore::snapshot`], so the store
+    /// stays unlocked (and changeable) while this runs.
     pub fn write_snapshot_lines<E>(
         &self,
         workers: usize,
-        mut write: impl FnMut(&[u8]) -> Result<(), E>,
+        write: impl FnMut(&[u8]) -> Result<(), E>,
     ) -> Result<usize, E> {
-        let inner = self.inner.read();
-        let mut count = 0;
-        let mut services: Vec<&ServiceRecord> = inner
-            .services
-            .values()
-            .map(|service| &service.record)
-            .collect();
-        services.sort_by(|a, b| a.service_id.cmp(&b.service_id));
-        let mut line = Vec::new();
-        for service in services {
-            line.clear();
-            StoreLogRecord::NewService(service.clone()).encode(&mut line);
-            line.push(b'\n');
-            write(&line)?;
-            count += 1;
+        self.snapshot().write_lines(workers, write)
+    }
+
+    /// A frozen copy of the current state for writing a compacted log, taken in O(slab chunks)
+    /// under the write lock.
+    pub fn snapshot(&self) -> StoreSnapshot {
+        freeze(&mut self.inner.write())
+    }
+
+    /// A frozen copy of the current state and where the store log ends in that state (its
+    /// writer and the length after its last complete record), taken together: changes apply
+    /// and append under the write lock, held here, so no record can fall between the two.
+    /// `None` without a store log.
+    pub(crate) fn snapshot_at_log_end(&self) -> Option<(StoreSnapshot, LogMark)> {
+        let mut inner = self.inner.write();
+        let mark = self.log.lock().as_ref().map(StoreLogWriter::mark)?;
+        Some((freeze(&mut inner), mark))
+    }
+
+    /// The store log writer as shared with a background compaction.
+    pub(crate) fn shared_log(&self) -> SharedLog {
+        Arc::clone(&self.log)
+    }
+
+    /// Keeps `compaction` running until [`QueueStore::finish_compaction`] (or the store's end,
+    /// which abandons it); a previous one is waited for first.
+    pub(crate) fn keep_compaction(&self, compaction: Compaction) {
+        let previous = self.compaction.lock().replace(compaction);
+        if let Some(previous) = previous {
+            let _ = previous.wait();
         }
-        // Sorted by recipient id: first by an 8-byte big-endian prefix kept in the vector (no
-        // pointer chasing for almost every comparison), then by the whole id.
-        let slots = &inner.slots;
-        let id_of = |number: u32| slots.get(number).map_or(&[][..], Slot::recipient_id);
-        let mut live: Vec<(u64, u32)> = slots
-            .iter()
-            .filter(|(_, slot)| !slot.is_deleted())
-            .map(|(number, slot)| {
-                let mut prefix = [0u8; 8];
-                let id = slot.recipient_id();
-                let length = id.len().min(8);
-                prefix[..length].copy_from_slice(&id[..length]);
-                (u64::from_be_bytes(prefix), number)
-            })
-            .collect();
-        live.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| id_of(a.1).cmp(id_of(b.1))));
-        let encode = |part: &[(u64, u32)]| {
-            let mut out = Vec::with_capacity(part.len() * 320);
-            let mut records = 0;
-            for &(_, number) in part {
-                let Some(slot) = slots.get(number) else {
-                    continue;
-                };
-                let Ok(recipient_id) = EntityId::new(slot.recipient_id().to_vec()) else {
-                    continue;
-                };
-                StoreLogRecord::CreateQueue {
-                    recipient_id,
-                    queue: Box::new(slot.record()),
-                }
-                .encode(&mut out);
-                out.push(b'\n');
-                records += 1;
-            }
-            (out, records)
-        };
-        // Encoder `w` encodes parts w, w + workers, ... ahead into its own small channel; this
-        // thread takes the parts from the encoders in turn and writes them, so writing overlaps
-        // encoding and at most a few parts per encoder wait in memory.
-        let workers = workers.max(1);
-        let parts: Vec<&[(u64, u32)]> = live.chunks(SNAPSHOT_PART).collect();
-        std::thread::scope(|scope| {
-            let encoders: Vec<Option<mpsc::Receiver<EncodedPart>>> = (0..workers)
-                .map(|worker| {
-                    let (sender, receiver) = mpsc::sync_channel(1);
-                    let (parts, encode) = (&parts, &encode);
-                    std::thread::Builder::new()
-                        .name("smp-snapshot".into())
-                        .spawn_scoped(scope, move || {
-                            for part in parts.iter().skip(worker).step_by(workers) {
-                                if sender.send(encode(part)).is_err() {
-                                    return;
-                                }
-                            }
-                        })
-                        .ok()
-                        .map(|_| receiver)
-                })
-                .collect();
-            for (index, part) in parts.iter().enumerate() {
-                // No thread to be had (or it died, which the scope reports): encode here.
-                let (bytes, records) = encoders
-                    .get(index % workers)
-                    .and_then(|encoder| encoder.as_ref()?.recv().ok())
-                    .unwrap_or_else(|| encode(part));
-                write(&bytes)?;
-                count += records;
-            }
-            Ok(())
-        })?;
-        Ok(count)
+    }
+
+    /// Whether the store log compaction started by [`crate::store_log::open_store_log`] is still
+    /// running.
+    pub fn compaction_running(&self) -> bool {
+        self.compaction
+            .lock()
+            .as_ref()
+            .is_some_and(|compaction| !compaction.is_finished())
+    }
+
+    /// Waits for the store log compaction started by [`crate::store_log::open_store_log`], if
+    /// one is running; `None` when there was none. Its outcome was already logged.
+    pub fn finish_compaction(&self) -> Option<CompactionOutcome> {
+        let compaction = self.compaction.lock().take()?;
+        Some(compaction.wait())
     }
 
     /// Visits every live queue (expiration, export), under the read lock.
@@ -545,6 +510,15 @@ impl QueueStore {
     pub fn status(&self, party: QueueParty, id: &[u8]) -> Result<QueueStatus, StoreError> {
         self.queue(party, id).map(|(_, record)| record.status)
     }
+}
+
+fn freeze(inner: &mut Inner) -> StoreSnapshot {
+    let services = inner
+        .services
+        .values()
+        .map(|service| service.record.clone())
+        .collect();
+    StoreSnapshot::new(services, inner.slots.freeze())
 }
 
 fn record_name(record: &StoreLogRecord) -> &'static str {

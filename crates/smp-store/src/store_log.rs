@@ -11,14 +11,17 @@
 
 use crate::apply::{add_queue, apply, IdHashes, Inner};
 use crate::compact::Slot;
+use crate::compaction::{Compaction, CompactionOutcome, COMPACTING_SUFFIX};
 use crate::log_record::{LineError, StoreLogRecord};
 use crate::parse_pipeline::{for_each_chunk, Line};
 use crate::queue_store::QueueStore;
+use crate::snapshot::StoreSnapshot;
 use crate::time::Timestamp;
 use std::fs::{self, File, OpenOptions};
 use std::hash::RandomState;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::SystemTime;
 
@@ -55,7 +58,7 @@ pub enum StoreLogError {
     },
 }
 
-fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreLogError + '_ {
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(io::Error) -> StoreLogError + '_ {
     move |source| StoreLogError::Io {
         path: path.to_path_buf(),
         source,
@@ -87,17 +90,34 @@ pub struct ReplayReport {
 #[derive(Debug)]
 pub struct StoreLogWriter {
     path: PathBuf,
+    /// Opened for reading too, so that a compaction can copy what was appended while it ran.
     file: File,
     fsync: FsyncPolicy,
     line: Vec<u8>,
     /// The file length after the last complete record.
     length: u64,
+    /// Tells this writer apart from any other one of the process (for [`LogMark`]).
+    id: u64,
 }
+
+/// Where a store log ended at one instant: which writer, and the length after its last complete
+/// record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LogMark {
+    pub writer: u64,
+    pub length: u64,
+}
+
+static NEXT_WRITER_ID: AtomicU64 = AtomicU64::new(1);
 
 impl StoreLogWriter {
     /// Opens `path` for appending, creating it if needed.
     pub fn open_append(path: &Path, fsync: FsyncPolicy) -> io::Result<StoreLogWriter> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
         let length = file.metadata()?.len();
         Ok(StoreLogWriter {
             path: path.to_path_buf(),
@@ -105,11 +125,49 @@ impl StoreLogWriter {
             fsync,
             line: Vec::with_capacity(512),
             length,
+            id: NEXT_WRITER_ID.fetch_add(1, Ordering::Relaxed),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub(crate) fn mark(&self) -> LogMark {
+        LogMark {
+            writer: self.id,
+            length: self.length,
+        }
+    }
+
+    /// Appends the records written since `from` (an earlier [`LogMark::length`] of this writer)
+    /// to `to`; returns the number of bytes.
+    pub(crate) fn copy_since(&self, from: u64, to: &mut File) -> io::Result<u64> {
+        use std::os::unix::fs::FileExt;
+        let mut buffer = vec![0u8; 1 << 20];
+        let mut offset = from;
+        while offset < self.length {
+            let want = usize::try_from(self.length - offset)
+                .unwrap_or(usize::MAX)
+                .min(buffer.len());
+            let read = self.file.read_at(&mut buffer[..want], offset)?;
+            if read == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the store log is shorter than its records",
+                ));
+            }
+            to.write_all(&buffer[..read])?;
+            offset += read as u64;
+        }
+        Ok(offset.saturating_sub(from))
+    }
+
+    /// Goes on appending to `file` (opened for reading and appending, now at `path`), whose
+    /// records end at `length`.
+    pub(crate) fn switch_to(&mut self, file: File, length: u64) {
+        self.file = file;
+        self.length = length;
     }
 
     /// Appends one record as a single write of the line and its `\n` (`writeStoreLogRecord`).
@@ -334,9 +392,22 @@ fn preview(line: &[u8]) -> String {
 /// (`writeQueueStore`). Returns the number of records.
 pub fn write_snapshot(path: &Path, store: &QueueStore) -> Result<usize, StoreLogError> {
     let file = File::create(path).map_err(io_error(path))?;
+    let never = AtomicBool::new(false);
+    let count = write_snapshot_to(&file, &store.snapshot(), &never).map_err(io_error(path))?;
+    // Not cancellable: `never` stays false.
+    Ok(count.unwrap_or_default())
+}
+
+/// Writes `snapshot` to `file` and fsyncs it; `None` when `cancel` was set (checked between
+/// parts of a few thousand lines).
+pub(crate) fn write_snapshot_to(
+    file: &File,
+    snapshot: &StoreSnapshot,
+    cancel: &AtomicBool,
+) -> io::Result<Option<usize>> {
     // Lines are encoded on every core, written here in order.
     let workers = std::thread::available_parallelism().map_or(1, usize::from);
-    let early = file.try_clone().map_err(io_error(path))?;
+    let early = file.try_clone()?;
     let count = std::thread::scope(|scope| {
         // Another thread flushes what is written so far to the disk while encoding goes on, so
         // that little is left for the final fsync. Its errors fail the snapshot like the final
@@ -351,9 +422,12 @@ pub fn write_snapshot(path: &Path, store: &QueueStore) -> Result<usize, StoreLog
                 Ok(())
             })
             .ok();
-        let mut out = BufWriter::with_capacity(1 << 16, &file);
+        let mut out = BufWriter::with_capacity(1 << 16, file);
         let mut unsynced = 0;
-        let count: io::Result<usize> = store.write_snapshot_lines(workers, |bytes| {
+        let count: io::Result<usize> = snapshot.write_lines(workers, |bytes| {
+            if cancel.load(Ordering::Relaxed) {
+                return Err(io::Error::new(io::ErrorKind::Interrupted, "cancelled"));
+            }
             out.write_all(bytes)?;
             unsynced += bytes.len();
             if unsynced >= SNAPSHOT_SYNC_STEP {
@@ -374,16 +448,19 @@ pub fn write_snapshot(path: &Path, store: &QueueStore) -> Result<usize, StoreLog
         let count = count?;
         flushed?;
         synced.map(|()| count)
-    })
-    .map_err(io_error(path))?;
-    file.sync_all().map_err(io_error(path))?;
-    Ok(count)
+    });
+    let count = match count {
+        Err(_) if cancel.load(Ordering::Relaxed) => return Ok(None),
+        count => count?,
+    };
+    file.sync_all()?;
+    Ok(Some(count))
 }
 
 /// Bytes of a snapshot written between the flushes to disk that run while it is being written.
 const SNAPSHOT_SYNC_STEP: usize = 32 << 20;
 
-fn sync_directory(path: &Path) -> Result<(), StoreLogError> {
+pub(crate) fn sync_directory(path: &Path) -> Result<(), StoreLogError> {
     let directory = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -402,30 +479,33 @@ pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// What opening the store log at start did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct StartReport {
-    /// A `.start` file from an interrupted compaction was restored (the incomplete file, if any,
-    /// kept as `.bak`).
+    /// A `.start` file from an interrupted compaction of the reference (or of an older version)
+    /// was restored (the incomplete file, if any, kept as `.bak`).
     pub restored_from_start: bool,
+    /// A `.compacting` file left by an interrupted background compaction was removed.
+    pub removed_interrupted_compaction: bool,
     /// The replay, when the file existed.
     pub replay: Option<ReplayReport>,
-    /// Records in the compacted file.
-    pub compacted_records: usize,
-    /// Where the pre-compaction file was kept (`original state preserved as ...`).
-    pub backup: Option<PathBuf>,
-    /// Old backups removed (`Removed <n> backups:`).
-    pub removed_backups: Vec<PathBuf>,
+    /// The compaction was started in the background (else, when the file existed, it was done
+    /// before returning, because the file did not end with a complete line).
+    pub compacting_in_background: bool,
 }
 
-/// Opens the store log at start (`readWriteStoreLog`): restores an interrupted compaction, replays
-/// the file into `store`, compacts it (rename to `.start`, write the state, fsync, fsync the
-/// directory, rename `.start` to `<file>.<ISO-8601 time>`), prunes old backups, and returns the
-/// writer for appending. `now` names the backup and drives pruning.
+/// Opens the store log at start (`readWriteStoreLog`) and makes `store` append to it: restores
+/// an interrupted compaction of the reference's kind (`.start`), removes the temporary file of an
+/// interrupted background compaction, replays the file into `store`, and starts compacting it
+/// (see [`crate::compaction`]): in the background, while the store already appends to the
+/// replayed file, which is complete; before returning when the file does not end with a whole
+/// line (a torn last write), so that no record is appended to a fragment. The outcome of the
+/// compaction (the backup `<file>.<ISO-8601 time>` named after `now`, pruned backups) comes
+/// from [`QueueStore::finish_compaction`]; [`QueueStore::take_store_log`] waits for it.
 pub fn open_store_log(
     path: &Path,
     store: &QueueStore,
     damage: DamagePolicy,
     fsync: FsyncPolicy,
     now: SystemTime,
-) -> Result<(StoreLogWriter, StartReport), StoreLogError> {
+) -> Result<StartReport, StoreLogError> {
     let mut report = StartReport::default();
     let start = with_suffix(path, ".start");
     if start.exists() {
@@ -445,29 +525,58 @@ pub fn open_store_log(
         fs::rename(&start, path).map_err(io_error(&start))?;
         report.restored_from_start = true;
     }
-    if path.exists() {
-        report.replay = Some(replay_store_log(path, store, damage)?);
-        fs::rename(path, &start).map_err(io_error(path))?;
-        sync_directory(path)?;
-        tracing::info!("compacting store log (do not terminate)...");
-        report.compacted_records = write_snapshot(path, store)?;
-        sync_directory(path)?;
-        let backup = with_suffix(
-            path,
-            &format!(".{}", Timestamp::from_system(now).to_iso8601()),
+    let temporary = with_suffix(path, COMPACTING_SUFFIX);
+    if temporary.exists() {
+        tracing::warn!(
+            "removing {} left by an interrupted compaction (the store log is complete without it)",
+            temporary.display()
         );
-        fs::rename(&start, &backup).map_err(io_error(&start))?;
-        sync_directory(path)?;
-        tracing::info!("original state preserved as {}", backup.display());
-        report.backup = Some(backup);
-        report.removed_backups = remove_store_log_backups(path, now)?;
-    } else {
+        fs::remove_file(&temporary).map_err(io_error(&temporary))?;
+        report.removed_interrupted_compaction = true;
+    }
+    if !path.exists() {
         tracing::info!("creating store log...");
         write_snapshot(path, store)?;
         sync_directory(path)?;
+        let writer = StoreLogWriter::open_append(path, fsync).map_err(io_error(path))?;
+        store.set_store_log(writer);
+        return Ok(report);
     }
+    report.replay = Some(replay_store_log(path, store, damage)?);
+    let whole_lines = ends_with_whole_line(path).map_err(io_error(path))?;
     let writer = StoreLogWriter::open_append(path, fsync).map_err(io_error(path))?;
-    Ok((writer, report))
+    store.set_store_log(writer);
+    if whole_lines {
+        tracing::info!("compacting store log in the background...");
+        if let Some(compaction) = Compaction::start(path, store, now) {
+            store.keep_compaction(compaction);
+        }
+        report.compacting_in_background = true;
+    } else {
+        tracing::info!("compacting store log (it ends with an incomplete line)...");
+        match Compaction::start(path, store, now).map(Compaction::wait) {
+            Some(CompactionOutcome::Failed(error)) => {
+                store.take_store_log();
+                return Err(error);
+            }
+            Some(outcome) => store.keep_compaction(Compaction::finished(outcome)),
+            None => {}
+        }
+    }
+    Ok(report)
+}
+
+/// Whether `path` is empty or ends with `\n` (no torn or unterminated last line to append to).
+fn ends_with_whole_line(path: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::FileExt;
+    let file = File::open(path)?;
+    let length = file.metadata()?.len();
+    if length == 0 {
+        return Ok(true);
+    }
+    let mut last = [0u8; 1];
+    file.read_exact_at(&mut last, length - 1)?;
+    Ok(last[0] == b'\n')
 }
 
 /// Backups younger than this are always kept.
@@ -532,4 +641,4 @@ pub fn remove_store_log_backups(
 
 #[cfg(test)]
 #[path = "store_log_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -4,6 +4,7 @@
 //! `removeStoreLogBackups`); replay == compaction + replay over random operations.
 
 use super::*;
+use crate::compaction::CompactionOutcome;
 use crate::log_record::tests::{DH1, DH4, ED1, ED2, X3};
 use crate::record::{NotifierCreds, QueueParty, QueueRecord, ServiceParty};
 use crate::text::put_base64;
@@ -75,7 +76,7 @@ fn expected_compacted() -> String {
         + "\n"
 }
 
-fn now() -> SystemTime {
+pub(crate) fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_750_100_000)
 }
 
@@ -114,7 +115,7 @@ fn hand_written_log_loads_and_compacts() {
     let path = directory.path().join("smp-server-store.log");
     std::fs::write(&path, hand_written_log()).unwrap();
     let store = QueueStore::new();
-    let (mut writer, report) = open_store_log(
+    let report = open_store_log(
         &path,
         &store,
         DamagePolicy::Strict,
@@ -134,11 +135,17 @@ fn hand_written_log_loads_and_compacts() {
         .collect();
     assert_eq!(failed, vec![18, 19, 21]);
     assert_eq!(replay.torn_tail, None);
+    assert!(report.compacting_in_background);
+    let Some(CompactionOutcome::Done(compaction)) = store.finish_compaction() else {
+        panic!("not compacted");
+    };
+    assert_eq!(compaction.records, 3);
+    assert_eq!(compaction.tail_bytes, 0);
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
         expected_compacted()
     );
-    let backup = report.backup.unwrap();
+    let backup = compaction.backup;
     assert_eq!(
         backup.file_name().unwrap().to_str().unwrap(),
         "smp-server-store.log.2025-06-16T18:53:20Z"
@@ -148,12 +155,18 @@ fn hand_written_log_loads_and_compacts() {
         hand_written_log()
     );
     assert!(!directory.path().join("smp-server-store.log.start").exists());
+    assert!(!directory
+        .path()
+        .join("smp-server-store.log.compacting")
+        .exists());
 
     // Appends go to the compacted file; a second start reads both back.
-    store.set_store_log(writer);
     store.suspend_queue(&EntityId::from([1; 24])).unwrap();
-    writer = store.take_store_log().unwrap();
+    let mut writer = store.take_store_log().unwrap();
     writer.sync().unwrap();
+    assert!(std::fs::read_to_string(&path)
+        .unwrap()
+        .starts_with(&expected_compacted()));
     let again = QueueStore::new();
     let later = now() + Duration::from_secs(1);
     open_store_log(
@@ -167,6 +180,40 @@ fn hand_written_log_loads_and_compacts() {
     check_expected_state_after_suspend(&again);
 }
 
+#[test]
+fn torn_last_line_is_compacted_before_appending() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("smp-server-store.log");
+    let mut text = hand_written_log();
+    text.push_str(&format!("SECURE {} MCowBQYD", i(7)));
+    std::fs::write(&path, &text).unwrap();
+    let store = QueueStore::new();
+    let report = open_store_log(
+        &path,
+        &store,
+        DamagePolicy::Strict,
+        FsyncPolicy::Never,
+        now(),
+    )
+    .unwrap();
+    // Compacted before returning: nothing is ever appended to the fragment.
+    assert!(!report.compacting_in_background);
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        expected_compacted()
+    );
+    store.suspend_queue(&EntityId::from([1; 24])).unwrap();
+    assert!(matches!(
+        store.finish_compaction(),
+        Some(CompactionOutcome::Done(_))
+    ));
+    drop(store.take_store_log());
+    let again = QueueStore::new();
+    let replay = replay_store_log(&path, &again, DamagePolicy::Strict).unwrap();
+    assert_eq!(replay.torn_tail, None);
+    check_expected_state_after_suspend(&again);
+}
+
 fn check_expected_state_after_suspend(store: &QueueStore) {
     let (_, first) = store.queue(QueueParty::Recipient, &[1; 24]).unwrap();
     assert_eq!(first.status, crate::record::QueueStatus::Off);
@@ -177,7 +224,7 @@ fn missing_file_is_created_empty() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("smp-server-store.log");
     let store = QueueStore::new();
-    let (_, report) = open_store_log(
+    let report = open_store_log(
         &path,
         &store,
         DamagePolicy::Strict,
@@ -186,6 +233,7 @@ fn missing_file_is_created_empty() {
     )
     .unwrap();
     assert_eq!(report.replay, None);
+    assert!(store.finish_compaction().is_none());
     assert_eq!(std::fs::read(&path).unwrap(), b"");
 }
 
@@ -288,7 +336,7 @@ fn interrupted_compaction_restores_start_file() {
     std::fs::write(with_suffix(&path, ".start"), hand_written_log()).unwrap();
     std::fs::write(&path, "CREATE rid=partial").unwrap();
     let store = QueueStore::new();
-    let (_, report) = open_store_log(
+    let report = open_store_log(
         &path,
         &store,
         DamagePolicy::Strict,
@@ -297,6 +345,10 @@ fn interrupted_compaction_restores_start_file() {
     )
     .unwrap();
     assert!(report.restored_from_start);
+    assert!(matches!(
+        store.finish_compaction(),
+        Some(CompactionOutcome::Done(_))
+    ));
     assert_eq!(
         std::fs::read_to_string(with_suffix(&path, ".bak")).unwrap(),
         "CREATE rid=partial"
@@ -332,7 +384,7 @@ fn backup_pruning_keeps_recent_and_three_old() {
 }
 
 #[derive(Debug, Clone)]
-enum Op {
+pub(crate) enum Op {
     Create {
         recipient: u8,
         sender: u8,
@@ -352,7 +404,7 @@ enum Op {
     Time(u8, i64),
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub(crate) fn op() -> impl Strategy<Value = Op> {
     let small = 0u8..8;
     prop_oneof![
         3 => (small.clone(), small.clone(), proptest::option::of(small.clone()), proptest::option::of(small.clone()))
@@ -390,7 +442,7 @@ fn other_id(space: u8, n: u8) -> EntityId {
     EntityId::from(bytes)
 }
 
-fn run(store: &QueueStore, op: &Op) {
+pub(crate) fn run(store: &QueueStore, op: &Op) {
     let data = |f: u8, u: u8| QueueLinkData {
         fixed: vec![f; 3],
         user: vec![u; 2],
@@ -459,7 +511,7 @@ fn run(store: &QueueStore, op: &Op) {
     };
 }
 
-fn state(store: &QueueStore) -> Vec<Vec<u8>> {
+pub(crate) fn state(store: &QueueStore) -> Vec<Vec<u8>> {
     let mut lines = Vec::new();
     store.snapshot_records(|record| lines.push(record.to_line()));
     lines
@@ -483,6 +535,7 @@ proptest! {
         prop_assert_eq!(state(&replayed), state(&live));
         let compacted = QueueStore::new();
         open_store_log(&path, &compacted, DamagePolicy::Strict, FsyncPolicy::Never, now()).unwrap();
+        prop_assert!(matches!(compacted.finish_compaction(), Some(CompactionOutcome::Done(_))));
         let again = QueueStore::new();
         let report = replay_store_log(&path, &again, DamagePolicy::Strict).unwrap();
         prop_assert!(report.failed_changes.is_empty());
