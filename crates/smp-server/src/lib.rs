@@ -22,4 +22,5 @@ pub mod stats;
 pub mod store;
 pub mod subscriptions;
 pub mod supervise;
+pub mod web;
 pub mod writer;

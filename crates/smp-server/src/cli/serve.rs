@@ -64,6 +64,9 @@ pub async fn serve(
     settings_from_ini.proxy = ProxySettings::from_config(&config.proxy, &started.to_string())
         .map_err(anyhow::Error::msg)?;
     let state = Arc::new(ServerState::new(settings_from_ini).with_store(backend.clone()));
+    // The site is generated before the stores are restored, also with `--maintenance`
+    // (`Server/Main.hs: runWebServer` runs before `runSMPServer`).
+    let web_root = generate_site(config, &settings.credentials.identity.to_text());
     let dirs = super::paths::Paths::from_env();
     let paths = store_paths(config, &dirs, options.skip_warnings);
     let totals = persistence::restore(&state, &backend, &paths)?;
@@ -99,6 +102,17 @@ pub async fn serve(
         ),
         None => None,
     };
+    let web_tasks = match &web_root {
+        Some(root) => {
+            // A `[WEB] https` port that is also an SMP port is not bound a second time
+            // (the reference serves the page there by SNI).
+            let shared = config.transport.ports.iter().any(|port| port.serves_web);
+            let https = config.web.https.as_ref().filter(|_| !shared);
+            smp_server::web::server::start(root, config.web.http_port, https, shutdown.clone())
+                .await
+        }
+        None => Vec::new(),
+    };
     let mut stats_tasks = CriticalTasks::new(shutdown.clone());
     stats_tasks.spawn(
         "statistics",
@@ -124,6 +138,9 @@ pub async fn serve(
         // Control sessions end before the final save (a `save` may still be writing).
         let _ = control.await;
     }
+    for task in web_tasks {
+        let _ = task.await;
+    }
     let saved = persistence::save(&state, &backend, &paths);
     if let Some(path) = stats_log {
         if let Err(error) = stats::persist::save(path, &state.stats) {
@@ -131,6 +148,26 @@ pub async fn serve(
         }
     }
     served.and(saved)
+}
+
+/// Writes the web site under `[WEB] static_path` (`Web.generateSite`); a failure is logged and
+/// the server runs without it. Returns the site root when it was written.
+fn generate_site(config: &Config, fingerprint: &str) -> Option<std::path::PathBuf> {
+    let root = config.web.static_path.as_ref()?;
+    let info = smp_server::web::SiteInfo::from_config(config, fingerprint);
+    match smp_server::web::site::generate(root, &info) {
+        Ok(()) => {
+            tracing::info!("Generated static site contents at {}", root.display());
+            Some(root.clone())
+        }
+        Err(error) => {
+            tracing::error!(
+                "cannot generate the static site at {}: {error}",
+                root.display()
+            );
+            None
+        }
+    }
 }
 
 /// `[TRANSPORT] control_port` with the `[AUTH]` passwords and block quota.
