@@ -9,6 +9,10 @@
 //! new connection is closed at once) and one timeout for TLS + SMP handshake (the reference has 60 s
 //! for TLS and 120 s for the SMP handshake).
 //!
+//! A port that is also `[WEB] https` ([`SharedWebPort`]) uses the HTTPS TLS parameters; a
+//! client that sends SNI gets the web certificate and the site over HTTP/1.1 instead of the SMP
+//! handshake (`Server.runServer` with `addHTTP`, `Transport/Server.sniCredential`).
+//!
 //! Privacy: client addresses are logged only at `debug` level.
 
 use std::future::Future;
@@ -77,6 +81,29 @@ pub struct ListenerSettings {
     pub tls_timeout: Duration,
     /// Time allowed for the SMP handshake once TLS is up.
     pub handshake_timeout: Duration,
+    /// SMP ports that are also the web site's HTTPS port (`[WEB] https`), chosen by SNI.
+    pub web: Option<SharedWebPort>,
+}
+
+/// The web site on SMP ports (`Server.runServer` with `addHTTP` and `httpServerCreds`): a TLS
+/// client that sends SNI gets `context` (the `[WEB]` certificate) and is served the site at
+/// `root` over HTTP/1.1; one without SNI gets SMP as on any port.
+#[derive(Clone)]
+pub struct SharedWebPort {
+    pub ports: Vec<u16>,
+    /// See [`crate::web::server::https_context`].
+    pub context: SslContext,
+    /// The generated site (canonical path).
+    pub root: Arc<std::path::PathBuf>,
+}
+
+impl std::fmt::Debug for SharedWebPort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SharedWebPort")
+            .field("ports", &self.ports)
+            .field("root", &self.root)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ListenerSettings {
@@ -95,6 +122,7 @@ impl ListenerSettings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             tls_timeout: DEFAULT_TLS_TIMEOUT,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            web: None,
         }
     }
 
@@ -138,6 +166,10 @@ pub struct BoundListeners {
     listeners: Vec<TcpListener>,
     sockets: Vec<(String, Arc<SocketCounters>)>,
     tls_context: SslContext,
+    /// The TLS context and site of the ports in `web_ports` (see [`SharedWebPort`]).
+    web: Option<(SslContext, Arc<std::path::PathBuf>)>,
+    /// Per listener: whether its port is shared with the web site.
+    web_ports: Vec<bool>,
     handshake: Arc<ServerHandshakeSettings>,
     max_connections: usize,
     tls_timeout: Duration,
@@ -157,6 +189,14 @@ pub async fn bind(settings: &ListenerSettings) -> anyhow::Result<BoundListeners>
     let alpn: Vec<&[u8]> = settings.alpn.iter().map(Vec::as_slice).collect();
     let tls_context = tls::server_context_for(&settings.credentials, &alpn)
         .context("cannot configure TLS with the server certificate and key")?;
+    let web = match &settings.web {
+        Some(web) => Some((
+            tls::server_context_with_web(&settings.credentials, &alpn, web.context.clone())
+                .context("cannot configure TLS for the port shared with the web site")?,
+            Arc::clone(&web.root),
+        )),
+        None => None,
+    };
     let handshake = ServerHandshakeSettings::new(&settings.credentials, settings.version_range)
         .context("cannot prepare the SMP handshake from the server credentials")?;
     let mut listeners = Vec::with_capacity(settings.bind.len());
@@ -172,6 +212,17 @@ pub async fn bind(settings: &ListenerSettings) -> anyhow::Result<BoundListeners>
         listeners,
         sockets,
         tls_context,
+        web,
+        web_ports: settings
+            .bind
+            .iter()
+            .map(|address| {
+                settings
+                    .web
+                    .as_ref()
+                    .is_some_and(|web| web.ports.contains(&address.port()))
+            })
+            .collect(),
         handshake: Arc::new(handshake),
         max_connections: settings.max_connections.max(1),
         tls_timeout: settings.tls_timeout,
@@ -229,6 +280,7 @@ impl BoundListeners {
     ) -> anyhow::Result<()> {
         let shared = Arc::new(Shared {
             tls_context: self.tls_context,
+            web: self.web,
             handshake: self.handshake,
             tls_timeout: self.tls_timeout,
             handshake_timeout: self.handshake_timeout,
@@ -237,12 +289,13 @@ impl BoundListeners {
             tracker: TaskTracker::new(),
         });
         let mut accept_loops = Vec::with_capacity(self.listeners.len());
-        for (listener, (_, counters)) in self.listeners.into_iter().zip(self.sockets) {
+        let ports = self.sockets.into_iter().zip(self.web_ports);
+        for (listener, ((_, counters), web)) in self.listeners.into_iter().zip(ports) {
             let shared = Arc::clone(&shared);
             let handler = Arc::clone(&handler);
             let shutdown = shutdown.clone();
             accept_loops.push(tokio::spawn(accept_loop(
-                listener, counters, shared, handler, shutdown,
+                listener, web, counters, shared, handler, shutdown,
             )));
         }
         for accept_loop in accept_loops {
@@ -266,6 +319,7 @@ pub async fn serve<H: ConnectionHandler>(
 /// State shared by the accept loops and connection tasks.
 struct Shared {
     tls_context: SslContext,
+    web: Option<(SslContext, Arc<std::path::PathBuf>)>,
     handshake: Arc<ServerHandshakeSettings>,
     tls_timeout: Duration,
     handshake_timeout: Duration,
@@ -276,6 +330,7 @@ struct Shared {
 
 async fn accept_loop<H: ConnectionHandler>(
     listener: TcpListener,
+    web: bool,
     counters: Arc<SocketCounters>,
     shared: Arc<Shared>,
     handler: Arc<H>,
@@ -313,7 +368,7 @@ async fn accept_loop<H: ConnectionHandler>(
         shared.tracker.spawn(
             async move {
                 debug!(%peer, "accepted");
-                run_connection(&task_shared, socket, handler.as_ref(), shutdown).await;
+                run_connection(&task_shared, web, socket, handler.as_ref(), shutdown).await;
                 drop(slot);
                 task_counters.active.fetch_sub(1, Ordering::Relaxed);
                 task_counters.closed.fetch_add(1, Ordering::Relaxed);
@@ -326,6 +381,7 @@ async fn accept_loop<H: ConnectionHandler>(
 /// Handshakes, then serves one connection.
 async fn run_connection<H: ConnectionHandler>(
     shared: &Shared,
+    web: bool,
     socket: TcpStream,
     handler: &H,
     shutdown: CancellationToken,
@@ -335,17 +391,24 @@ async fn run_connection<H: ConnectionHandler>(
         debug!(%error, "cannot set TCP_NODELAY");
     }
     // Each step under its own limit, as the reference (TLS, then the SMP handshake).
+    let web = shared.web.as_ref().filter(|_| web);
+    let context = web.map_or(&shared.tls_context, |(context, _)| context);
     let handshake = async {
-        let tls =
-            tokio::time::timeout(shared.tls_timeout, tls::accept(&shared.tls_context, socket))
-                .await
-                .map_err(|_| anyhow::anyhow!("TLS handshake timed out"))??;
+        let tls = tokio::time::timeout(shared.tls_timeout, tls::accept(context, socket))
+            .await
+            .map_err(|_| anyhow::anyhow!("TLS handshake timed out"))??;
+        if let Some((_, root)) = web.filter(|_| tls::sni_used(&tls.stream)) {
+            // A browser (SNI sent): the web site over HTTP/1.1, then the connection ends.
+            crate::web::server::serve_tls_connection(root, tls.stream).await;
+            return Ok(None);
+        }
         tokio::time::timeout(
             shared.handshake_timeout,
             server_handshake(&shared.handshake, tls),
         )
         .await
         .map_err(|_| anyhow::anyhow!("SMP handshake timed out"))?
+        .map(Some)
         .map_err(anyhow::Error::from)
     };
     let established = tokio::select! {
@@ -353,7 +416,8 @@ async fn run_connection<H: ConnectionHandler>(
         result = handshake => result,
     };
     let connection = match established {
-        Ok(connection) => connection,
+        Ok(Some(connection)) => connection,
+        Ok(None) => return,
         Err(error) => {
             debug!(%error, "handshake failed");
             return;

@@ -17,8 +17,8 @@ use std::pin::Pin;
 use openssl::error::ErrorStack;
 use openssl::pkey::{PKeyRef, Private};
 use openssl::ssl::{
-    AlpnError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions,
-    SslSessionCacheMode, SslVerifyMode, SslVersion,
+    AlpnError, NameType, SniError, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode,
+    SslOptions, SslSessionCacheMode, SslVerifyMode, SslVersion,
 };
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
@@ -147,6 +147,66 @@ pub fn server_context(
     key: &PKeyRef<Private>,
     alpn: &[&[u8]],
 ) -> Result<SslContext, TlsError> {
+    Ok(server_builder(leaf, chain, key, alpn)?.build())
+}
+
+/// TLS 1.3 suites of a port shared with HTTPS (`Transport.defaultSupportedParamsHTTPS`,
+/// `ciphersuite_strong`).
+const HTTPS_TLS13_CIPHER_SUITES: &str =
+    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256";
+/// TLS 1.2 ciphers of a port shared with HTTPS (`ciphersuite_strong`).
+const HTTPS_TLS12_CIPHERS: &str = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:\
+ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES256-GCM-SHA384:\
+DHE-RSA-CHACHA20-POLY1305";
+/// Groups of a port shared with HTTPS, in the reference's order.
+const HTTPS_GROUPS: &str = "X25519:X448:ffdhe4096:ffdhe6144:ffdhe8192:P-521";
+/// Signature algorithms of a port shared with HTTPS, in the reference's order.
+const HTTPS_SIGNATURE_ALGORITHMS: &str = "ed448:ed25519:ECDSA+SHA256:ECDSA+SHA384:\
+ECDSA+SHA512:rsa_pss_rsae_sha512:rsa_pss_rsae_sha384:rsa_pss_rsae_sha256:RSA+SHA512:\
+RSA+SHA384:RSA+SHA256";
+
+/// The TLS context of an SMP port that is also the web site's HTTPS port
+/// (`Transport/Server.supportedTLSServerParams` with an `sniCredential` and
+/// `defaultSupportedParamsHTTPS`): like [`server_context`] with the HTTPS parameters, and a
+/// client that sends SNI gets `web` instead (its certificate, key and ALPN choice); see
+/// [`sni_used`]. Clients without SNI (SMP clients) get the SMP credentials as on any port.
+pub fn server_context_with_web(
+    credentials: &ServerCredentials,
+    alpn: &[&[u8]],
+    web: SslContext,
+) -> Result<SslContext, TlsError> {
+    let mut builder = server_builder(
+        &credentials.certificate,
+        &credentials.chain,
+        &credentials.private_key,
+        alpn,
+    )?;
+    builder.set_ciphersuites(HTTPS_TLS13_CIPHER_SUITES)?;
+    builder.set_cipher_list(HTTPS_TLS12_CIPHERS)?;
+    builder.set_groups_list(HTTPS_GROUPS)?;
+    builder.set_sigalgs_list(HTTPS_SIGNATURE_ALGORITHMS)?;
+    builder.set_servername_callback(move |ssl, _alert| {
+        if ssl.servername(NameType::HOST_NAME).is_some() {
+            ssl.set_ssl_context(&web)
+                .map_err(|_| SniError::ALERT_FATAL)?;
+        }
+        Ok(())
+    });
+    Ok(builder.build())
+}
+
+/// Whether the client sent SNI, i.e. got the web credentials of [`server_context_with_web`]
+/// (the reference's `SNICredentialUsed`).
+pub fn sni_used<S>(stream: &SslStream<S>) -> bool {
+    stream.ssl().servername(NameType::HOST_NAME).is_some()
+}
+
+fn server_builder(
+    leaf: &X509Ref,
+    chain: &[X509],
+    key: &PKeyRef<Private>,
+    alpn: &[&[u8]],
+) -> Result<SslContextBuilder, TlsError> {
     let mut builder = SslContext::builder(SslMethod::tls_server())?;
     apply_shared_parameters(&mut builder)?;
     builder.set_num_tickets(0)?;
@@ -164,7 +224,7 @@ pub fn server_context(
             select_alpn(&server_list, client_list).ok_or(AlpnError::ALERT_FATAL)
         });
     }
-    Ok(builder.build())
+    Ok(builder)
 }
 
 /// The first protocol of `server_list` that the client offered, as a slice of the client's

@@ -102,6 +102,7 @@ pub async fn serve(
         ),
         None => None,
     };
+    settings.web = shared_web_port(config, web_root.as_deref());
     let web_tasks = match &web_root {
         Some(root) => {
             // A `[WEB] https` port that is also an SMP port is not bound a second time
@@ -165,6 +166,43 @@ fn generate_site(config: &Config, fingerprint: &str) -> Option<std::path::PathBu
                 "cannot generate the static site at {}: {error}",
                 root.display()
             );
+            None
+        }
+    }
+}
+
+/// The SMP ports that are also `[WEB] https` (`Server.runServer` with `addHTTP`), when the site
+/// was generated and the HTTPS certificate loads; otherwise those ports serve SMP only.
+fn shared_web_port(
+    config: &Config,
+    root: Option<&std::path::Path>,
+) -> Option<smp_server::listener::SharedWebPort> {
+    let ports: Vec<u16> = config
+        .transport
+        .ports
+        .iter()
+        .filter(|port| port.serves_web)
+        .map(|port| port.port)
+        .collect();
+    let https = config.web.https.as_ref()?;
+    if ports.is_empty() {
+        return None;
+    }
+    let root = match std::fs::canonicalize(root?) {
+        Ok(root) => root,
+        Err(error) => {
+            tracing::error!("HTTPS server crashed: {error}");
+            return None;
+        }
+    };
+    match smp_server::web::server::https_context(&https.cert, &https.key) {
+        Ok(context) => Some(smp_server::listener::SharedWebPort {
+            ports,
+            context,
+            root: Arc::new(root),
+        }),
+        Err(error) => {
+            tracing::error!("HTTPS server crashed: {error}");
             None
         }
     }

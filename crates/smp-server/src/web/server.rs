@@ -143,3 +143,13 @@ async fn serve(root: &Path, stream: TcpStream, tls: Option<&SslContext>) {
         super::http::serve_connection(root, stream).await;
     }
 }
+
+/// Serves the site on a TLS connection of an SMP port shared with the web site (the client sent
+/// SNI; see [`crate::listener::SharedWebPort`]), under the web connection timeout.
+pub async fn serve_tls_connection(root: &Path, stream: SslStream<TcpStream>) {
+    let _ = tokio::time::timeout(
+        CONNECTION_TIMEOUT,
+        super::http::serve_connection(root, stream),
+    )
+    .await;
+}
