@@ -200,20 +200,8 @@ pub fn save(state: &ServerState, backend: &StoreBackend, paths: &StorePaths) -> 
     if let Some(path) = &paths.notifications {
         let pending = NtfStore::new();
         for notifier_id in state.notifications.notifiers_with_pending() {
-            for ntf in state.notifications.take(&notifier_id) {
-                let Ok(msg_id) = <[u8; 24]>::try_from(ntf.msg_id.as_bytes()) else {
-                    continue;
-                };
-                pending.store(
-                    notifier_id.as_bytes(),
-                    smp_store::MsgNtf {
-                        msg_id,
-                        timestamp: ntf.timestamp,
-                        nonce: ntf.nonce,
-                        encrypted_meta: ntf.encrypted_meta.into(),
-                    },
-                );
-            }
+            let notifications = state.notifications.take(&notifier_id);
+            store_pending(&pending, &notifier_id, notifications);
         }
         tracing::info!("saving notifications to file {}", path.display());
         let count = save_ntfs(path, &pending)?;
@@ -230,6 +218,25 @@ pub fn save(state: &ServerState, backend: &StoreBackend, paths: &StorePaths) -> 
 
 fn seconds(duration: Duration) -> i64 {
     i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+/// Puts a notifier's pending notifications into the store written to `smp-server-ntfs.log`.
+pub fn store_pending(pending: &NtfStore, notifier_id: &EntityId, notifications: Vec<MsgNtf>) {
+    for ntf in notifications {
+        // The server only creates 24-byte message ids.
+        let Ok(msg_id) = <[u8; 24]>::try_from(ntf.msg_id.as_bytes()) else {
+            continue;
+        };
+        pending.store(
+            notifier_id.as_bytes(),
+            smp_store::MsgNtf {
+                msg_id,
+                timestamp: ntf.timestamp,
+                nonce: ntf.nonce,
+                encrypted_meta: ntf.encrypted_meta.into(),
+            },
+        );
+    }
 }
 
 #[cfg(test)]

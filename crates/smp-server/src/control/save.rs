@@ -31,21 +31,7 @@ pub fn save_snapshot(context: &ControlContext) -> anyhow::Result<()> {
     if let Some(path) = &targets.paths.notifications {
         let pending = smp_store::NtfStore::new();
         for (notifier_id, notifications) in context.state.notifications.snapshot() {
-            for ntf in notifications {
-                // The server only creates 24-byte message ids.
-                let Ok(msg_id) = <[u8; 24]>::try_from(ntf.msg_id.as_bytes()) else {
-                    continue;
-                };
-                pending.store(
-                    notifier_id.as_bytes(),
-                    smp_store::MsgNtf {
-                        msg_id,
-                        timestamp: ntf.timestamp,
-                        nonce: ntf.nonce,
-                        encrypted_meta: ntf.encrypted_meta.into(),
-                    },
-                );
-            }
+            crate::persistence::store_pending(&pending, &notifier_id, notifications);
         }
         let count = smp_store::ntf_store::save_ntfs(path, &pending)
             .with_context(|| format!("saving notifications to {}", path.display()))?;
