@@ -3,19 +3,12 @@
 //! Also writes big store logs for the replay and idle-queue measurements.
 
 use std::fs;
-use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use smp_proto::command::QueueMode;
-use smp_proto::crypto::DhSecret;
-use smp_proto::ids::EntityId;
-use smp_proto::keys::AuthKey;
-use smp_store::log_record::StoreLogRecord;
-use smp_store::record::{QueueRecord, QueueStatus};
 
 /// Longest wait for `start` to listen.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
@@ -258,53 +251,12 @@ impl Drop for ServerProcess {
     }
 }
 
-/// xorshift64*: reproducible filler bytes.
-struct Filler(u64);
-
-impl Filler {
-    fn fill<const N: usize>(&mut self) -> [u8; N] {
-        let mut out = [0u8; N];
-        for chunk in out.chunks_mut(8) {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            let value = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
-            chunk.copy_from_slice(&value[..chunk.len()]);
-        }
-        out
-    }
-}
-
 /// Writes a store log of `queues` secured messaging queues (random ids and keys, the
 /// reference's syntax) to `path`; returns its size in bytes.
 pub fn write_store_log(path: &Path, queues: usize) -> anyhow::Result<u64> {
-    let mut filler = Filler(0x9e37_79b9_7f4a_7c15);
-    let mut out = std::io::BufWriter::new(fs::File::create(path)?);
-    let mut line = Vec::with_capacity(512);
-    for _ in 0..queues {
-        let queue = QueueRecord {
-            recipient_keys: vec![AuthKey::Ed25519(filler.fill())],
-            rcv_dh_secret: DhSecret(filler.fill()),
-            sender_id: EntityId::from(filler.fill::<24>()),
-            sender_key: Some(AuthKey::Ed25519(filler.fill())),
-            queue_mode: Some(QueueMode::Messaging),
-            link: None,
-            notifier: None,
-            status: QueueStatus::Active,
-            updated_at: Some(1_749_945_600),
-            rcv_service_id: None,
-        };
-        let record = StoreLogRecord::CreateQueue {
-            recipient_id: EntityId::from(filler.fill::<24>()),
-            queue: Box::new(queue),
-        };
-        line.clear();
-        record.encode(&mut line);
-        line.push(b'\n');
-        out.write_all(&line)?;
-    }
-    out.flush()?;
-    Ok(fs::metadata(path)?.len())
+    Ok(smp_store::synthetic::write_synthetic_store_log(
+        path, queues, 0,
+    )?)
 }
 
 #[cfg(test)]

@@ -6,33 +6,10 @@
 //!
 //! `cargo run --release -p smp-store --example replay_memory -- [queues] [notifier-percent] [compact]`
 
-use smp_proto::command::QueueMode;
-use smp_proto::crypto::DhSecret;
-use smp_proto::ids::EntityId;
-use smp_proto::keys::AuthKey;
-use smp_store::log_record::StoreLogRecord;
-use smp_store::record::{NotifierCreds, QueueRecord, QueueStatus};
 use smp_store::store_log::{replay_store_log, write_snapshot, DamagePolicy};
+use smp_store::synthetic::write_synthetic_store_log;
 use smp_store::QueueStore;
-use std::io::Write;
 use std::time::Instant;
-
-/// xorshift64*: reproducible filler bytes without a dependency.
-struct Random(u64);
-
-impl Random {
-    fn fill<const N: usize>(&mut self) -> [u8; N] {
-        let mut out = [0u8; N];
-        for chunk in out.chunks_mut(8) {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            let value = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
-            chunk.copy_from_slice(&value[..chunk.len()]);
-        }
-        out
-    }
-}
 
 /// User plus system CPU seconds from a `/proc/.../stat` file (fields 14 and 15, in clock ticks
 /// of 1/100 s), 0 if unreadable.
@@ -83,42 +60,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let compact = arguments.next().as_deref() == Some("compact");
     let directory = tempfile::tempdir()?;
     let path = directory.path().join("smp-server-store.log");
-    let mut random = Random(0x9e37_79b9_7f4a_7c15);
-    {
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        let mut line = Vec::with_capacity(512);
-        for index in 0..queues {
-            let notifier =
-                (index * 100 / queues.max(1) < notifier_percent).then(|| NotifierCreds {
-                    notifier_id: EntityId::from(random.fill::<24>()),
-                    notifier_key: AuthKey::X25519(random.fill()),
-                    rcv_ntf_dh_secret: DhSecret(random.fill()),
-                    service_id: None,
-                });
-            let queue = QueueRecord {
-                recipient_keys: vec![AuthKey::Ed25519(random.fill())],
-                rcv_dh_secret: DhSecret(random.fill()),
-                sender_id: EntityId::from(random.fill::<24>()),
-                sender_key: Some(AuthKey::Ed25519(random.fill())),
-                queue_mode: Some(QueueMode::Messaging),
-                link: None,
-                notifier,
-                status: QueueStatus::Active,
-                updated_at: Some(1_749_945_600),
-                rcv_service_id: None,
-            };
-            let record = StoreLogRecord::CreateQueue {
-                recipient_id: EntityId::from(random.fill::<24>()),
-                queue: Box::new(queue),
-            };
-            line.clear();
-            record.encode(&mut line);
-            line.push(b'\n');
-            out.write_all(&line)?;
-        }
-        out.flush()?;
-    }
-    let file_bytes = std::fs::metadata(&path)?.len();
+    let file_bytes = write_synthetic_store_log(&path, queues, notifier_percent)?;
     let before = resident_kib();
     let store = QueueStore::new();
     let (process_cpu, thread_cpu) = (

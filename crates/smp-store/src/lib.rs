@@ -21,6 +21,7 @@ pub mod queue_store;
 pub mod record;
 pub mod snapshot;
 pub mod store_log;
+pub mod synthetic;
 pub mod text;
 pub mod time;
 
