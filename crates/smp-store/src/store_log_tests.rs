@@ -80,6 +80,11 @@ pub(crate) fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_750_100_000)
 }
 
+/// Opens `path` at start as the server does, stopping at damage, without fsync.
+fn open_strict(path: &Path, store: &QueueStore) -> StartReport {
+    open_store_log(path, store, DamagePolicy::Strict, FsyncPolicy::Never, now()).unwrap()
+}
+
 fn check_expected_state(store: &QueueStore) {
     let (_, first) = store.queue(QueueParty::Sender, &[2; 24]).unwrap();
     assert_eq!(first.sender_key, Some(AuthKey::Ed25519([2; 32])));
@@ -115,14 +120,7 @@ fn hand_written_log_loads_and_compacts() {
     let path = directory.path().join("smp-server-store.log");
     std::fs::write(&path, hand_written_log()).unwrap();
     let store = QueueStore::new();
-    let report = open_store_log(
-        &path,
-        &store,
-        DamagePolicy::Strict,
-        FsyncPolicy::Never,
-        now(),
-    )
-    .unwrap();
+    let report = open_strict(&path, &store);
     check_expected_state(&store);
     let replay = report.replay.unwrap();
     assert_eq!(replay.lines, 21);
@@ -188,14 +186,7 @@ fn torn_last_line_is_compacted_before_appending() {
     text.push_str(&format!("SECURE {} MCowBQYD", i(7)));
     std::fs::write(&path, &text).unwrap();
     let store = QueueStore::new();
-    let report = open_store_log(
-        &path,
-        &store,
-        DamagePolicy::Strict,
-        FsyncPolicy::Never,
-        now(),
-    )
-    .unwrap();
+    let report = open_strict(&path, &store);
     // Compacted before returning: nothing is ever appended to the fragment.
     assert!(!report.compacting_in_background);
     assert_eq!(
@@ -224,14 +215,7 @@ fn missing_file_is_created_empty() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("smp-server-store.log");
     let store = QueueStore::new();
-    let report = open_store_log(
-        &path,
-        &store,
-        DamagePolicy::Strict,
-        FsyncPolicy::Never,
-        now(),
-    )
-    .unwrap();
+    let report = open_strict(&path, &store);
     assert_eq!(report.replay, None);
     assert!(store.finish_compaction().is_none());
     assert_eq!(std::fs::read(&path).unwrap(), b"");
@@ -336,14 +320,7 @@ fn interrupted_compaction_restores_start_file() {
     std::fs::write(with_suffix(&path, ".start"), hand_written_log()).unwrap();
     std::fs::write(&path, "CREATE rid=partial").unwrap();
     let store = QueueStore::new();
-    let report = open_store_log(
-        &path,
-        &store,
-        DamagePolicy::Strict,
-        FsyncPolicy::Never,
-        now(),
-    )
-    .unwrap();
+    let report = open_strict(&path, &store);
     assert!(report.restored_from_start);
     assert!(matches!(
         store.finish_compaction(),

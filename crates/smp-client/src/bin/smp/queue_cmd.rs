@@ -360,17 +360,21 @@ pub async fn delete(path: &Path, options: smp_client::ClientOptions) -> Result<(
 mod tests {
     use super::*;
 
-    #[test]
-    fn queue_file_round_trip() {
-        let file = QueueFile {
-            server: "smp://abc@127.0.0.1:5223".into(),
+    fn sample_file(server: &str) -> QueueFile {
+        QueueFile {
+            server: server.into(),
             recipient_id: vec![1; 24],
             sender_id: vec![2; 24],
             recipient_seed: [3; 32],
             dh_secret: [4; 32],
             server_dh_key: [5; 32],
             sender_seed: [6; 32],
-        };
+        }
+    }
+
+    #[test]
+    fn queue_file_round_trip() {
+        let file = sample_file("smp://abc@127.0.0.1:5223");
         let back = QueueFile::from_json(&file.to_json()).unwrap();
         assert_eq!(back.server, file.server);
         assert_eq!(back.recipient_id, file.recipient_id);
@@ -381,16 +385,7 @@ mod tests {
     #[test]
     fn queue_file_rejects_missing_and_bad_fields() {
         assert!(QueueFile::from_json(&json!({})).is_err());
-        let mut value = QueueFile {
-            server: "x".into(),
-            recipient_id: vec![1; 24],
-            sender_id: vec![2; 24],
-            recipient_seed: [3; 32],
-            dh_secret: [4; 32],
-            server_dh_key: [5; 32],
-            sender_seed: [6; 32],
-        }
-        .to_json();
+        let mut value = sample_file("x").to_json();
         value["dh_secret_key"] = json!("AAAA");
         assert!(QueueFile::from_json(&value).is_err());
     }
